@@ -1,0 +1,51 @@
+# Every target creates .venv and installs the project into it when needed, so
+# a fresh clone needs only `make generate` and `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+SPEC := specs/realtor-connections-plus-asyncapi.yml
+OUTPUT := generated
+PACKAGE := realtor_connections_plus
+
+# `make serve` settings for trying the receiver locally; override on the
+# command line (`make serve PORT=9000`) or in the environment.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+RECEIVER_API_KEYS ?= local-dev-key
+RECEIVER_DB_PATH ?= var/inbox.sqlite3
+RECEIVER_HANDLER ?= examples.realtor_handler:LeadPrinter
+
+.PHONY: generate check lint test serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+generate: $(STAMP)
+	$(BIN)/asyncapi-gen generate $(SPEC) --output $(OUTPUT)
+
+check: $(STAMP)
+	$(BIN)/asyncapi-gen check $(SPEC) --output $(OUTPUT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator tests examples $(OUTPUT)
+	$(BIN)/ruff format --check generator tests examples $(OUTPUT)
+	$(BIN)/mypy --strict $(OUTPUT)/$(PACKAGE)
+	$(BIN)/mypy --strict generator examples
+
+# `check` runs first and never regenerates: a stale generated/ fails the build.
+test: check lint
+	$(BIN)/python -m pytest
+
+serve: $(STAMP)
+	HOST=$(HOST) PORT=$(PORT) RECEIVER_API_KEYS=$(RECEIVER_API_KEYS) \
+	RECEIVER_DB_PATH=$(RECEIVER_DB_PATH) RECEIVER_HANDLER=$(RECEIVER_HANDLER) \
+	PYTHONPATH=$(OUTPUT):. $(BIN)/python -m $(PACKAGE) serve --host $(HOST) --port $(PORT)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Example team code that lives outside generated/."""

@@ -1,0 +1,5 @@
+"""Allow `python -m generator`, the same as the `asyncapi-gen` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""Compare the files on disk with what the spec and templates produce.
+
+`check` renders exactly as `generate` does and writes nothing. It reports three
+kinds of drift: stale files (with a unified diff), missing files, and
+unexpected files under the output folder that no manifest accounts for. Tool
+caches are ignored, since Python, mypy, pytest and ruff write them at run time.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .write import read_manifests
+
+IGNORED_FOLDERS = frozenset(
+    {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+)
+
+
+@dataclass
+class CheckReport:
+    stale: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> bool:
+        return not (self.stale or self.missing or self.unexpected)
+
+
+def compare(
+    output: Path, files: dict[str, bytes], manifest: str, shown: str
+) -> CheckReport:
+    """Return how `output` differs from `files`; `shown` prefixes names in diffs."""
+    report = CheckReport()
+    for name, content in sorted(files.items()):
+        target = output / name
+        if not target.is_file():
+            report.missing.append(name)
+            continue
+        actual = target.read_bytes()
+        if actual != content:
+            report.stale[name] = _diff(f"{shown}/{name}", actual, content)
+    others = {
+        name
+        for path, names in read_manifests(output).items()
+        if path != manifest
+        for name in [path, *names]
+    }
+    if output.is_dir():
+        for path in sorted(output.rglob("*")):
+            relative = path.relative_to(output)
+            if not path.is_file() or IGNORED_FOLDERS.intersection(relative.parts):
+                continue
+            name = relative.as_posix()
+            if name not in files and name not in others:
+                report.unexpected.append(name)
+    return report
+
+
+def _diff(name: str, actual: bytes, expected: bytes) -> str:
+    try:
+        old = actual.decode("utf-8").splitlines(keepends=True)
+        new = expected.decode("utf-8").splitlines(keepends=True)
+    except UnicodeDecodeError:
+        return f"Binary files a/{name} and b/{name} differ\n"
+    lines = difflib.unified_diff(old, new, f"a/{name}", f"b/{name}")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

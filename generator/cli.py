@@ -1,0 +1,156 @@
+"""The `asyncapi-gen` command line: generate, check, validate and context.
+
+Exit codes: 0 success, 1 `check` found drift, 2 the input is invalid (one line
+per problem, no traceback). Anything else is a bug in the tool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .check import compare
+from .models import generate_models
+from .pipeline import RECEIVE_CHOICES, Options, build, load_document
+from .render import build_context
+from .write import write_tree
+
+DEFAULT_OUTPUT = Path("generated")
+
+
+def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument(
+            "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True)
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=DEFAULT_OUTPUT,
+            show_default=True,
+            help="Folder that holds the generated package.",
+        ),
+        click.option(
+            "--package",
+            help="Name of the generated Python package "
+            "(default: from the spec file name).",
+        ),
+        click.option(
+            "--receive",
+            type=click.Choice(RECEIVE_CHOICES),
+            default="publish",
+            show_default=True,
+            help="AsyncAPI 2.x only: which operation the application receives. "
+            "`publish` means the sender publishes to this application.",
+        ),
+        click.option(
+            "--allow-outside-refs",
+            is_flag=True,
+            help="Allow file $refs to leave the spec's folder.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _options(
+    spec: Path,
+    output: Path,
+    package: str | None,
+    receive: str,
+    allow_outside_refs: bool,
+) -> Options:
+    return Options(spec, output, package, receive, allow_outside_refs)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="asyncapi-gen")
+def main() -> None:
+    """Generate pydantic models, a durable receiver and contract tests from an
+    AsyncAPI document."""
+
+
+@main.command()
+@_spec_options
+def generate(**kwargs: Any) -> None:
+    """Render the package for SPEC into the output folder."""
+    options = _options(**kwargs)
+    result = build(options)
+    for warning in result.warnings:
+        click.echo(warning.format(), err=True)
+    report = write_tree(options.output, result.files, result.manifest)
+    click.echo(
+        f"{options.output.as_posix()}/{result.package}: "
+        f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed",
+        err=True,
+    )
+
+
+@main.command()
+@_spec_options
+def check(**kwargs: Any) -> None:
+    """Exit 1 with a diff when the output folder is not what SPEC produces."""
+    options = _options(**kwargs)
+    result = build(options)
+    shown = options.output.as_posix().rstrip("/")
+    report = compare(options.output, result.files, result.manifest, shown)
+    if report.current:
+        click.echo(f"{shown}/{result.package}: up to date", err=True)
+        return
+    for diff in report.stale.values():
+        click.echo(diff, nl=False)
+    for name in report.stale:
+        click.echo(f"stale: {shown}/{name}", err=True)
+    for name in report.missing:
+        click.echo(f"missing: {shown}/{name}", err=True)
+    for name in report.unexpected:
+        click.echo(f"unexpected: {shown}/{name} (not produced by the spec)", err=True)
+    click.echo(
+        f"{shown} is out of date; run `asyncapi-gen generate` (or `make generate`) "
+        "and commit the result",
+        err=True,
+    )
+    raise SystemExit(1)
+
+
+@main.command()
+@_spec_options
+def validate(**kwargs: Any) -> None:
+    """Load, resolve and check SPEC without writing anything."""
+    options = _options(**kwargs)
+    document = load_document(options)
+    click.echo(
+        f"{options.spec.as_posix()}: valid AsyncAPI {document.asyncapi_version}, "
+        f"{len(document.operations)} operations, {len(document.messages)} messages",
+        err=True,
+    )
+
+
+@main.command()
+@_spec_options
+def context(**kwargs: Any) -> None:
+    """Print the data that templates receive for SPEC, as JSON."""
+    options = _options(**kwargs)
+    document = load_document(options)
+    data = build_context(
+        document,
+        package=options.package_name,
+        models_code=generate_models(document),
+    )
+    data["schema_document"] = document.schema_document
+    click.echo(json.dumps(data, indent=2, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(type(value).__name__)

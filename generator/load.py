@@ -1,0 +1,319 @@
+"""Load YAML and JSON spec files into dicts and lists that remember positions.
+
+YAML is read with PyYAML's safe loader restricted to the YAML 1.2 core schema:
+`on`, `no` and unquoted dates stay strings, as the AsyncAPI JavaScript tools read
+them. Duplicate keys are errors, because plain PyYAML silently keeps the last one.
+JSON files are parsed as JSON (JSON allows tabs where YAML does not).
+"""
+
+from __future__ import annotations
+
+import json
+import json.decoder
+import json.scanner
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SourceLocation, fail
+
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+# An alias can repeat a subtree many times without costing memory in PyYAML, but
+# every later walk of the tree pays for each repetition ("billion laughs").
+MAX_EXPANDED_NODES = 2_000_000
+
+
+class LocatedDict(dict[str, Any]):
+    """A mapping from a spec file that knows where it and each of its values start."""
+
+    location: SourceLocation
+    value_locations: dict[str, SourceLocation]
+
+
+class LocatedList(list[Any]):
+    """A sequence from a spec file that knows where it and each item start."""
+
+    location: SourceLocation
+    item_locations: list[SourceLocation]
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """One parsed spec file: its path, the name used in messages, and its content."""
+
+    path: Path
+    display_name: str
+    root: Any
+
+
+def display_path(path: Path) -> str:
+    """Return the path as the user sees it: relative to the working directory."""
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+
+
+def location_of(container: Any, key: str | int) -> SourceLocation | None:
+    """Return where `container[key]` starts, or where the container starts."""
+    if isinstance(container, LocatedDict) and isinstance(key, str):
+        return container.value_locations.get(key, container.location)
+    if isinstance(container, LocatedList) and isinstance(key, int):
+        if 0 <= key < len(container.item_locations):
+            return container.item_locations[key]
+        return container.location
+    return getattr(container, "location", None)
+
+
+def load_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedFile:
+    """Read and parse one spec file; raise InputError for any problem in it."""
+    name = display_path(path)
+    start = SourceLocation(name, 1, 1)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise fail(f"file not found: {name}; check the path") from None
+    except OSError as error:
+        raise fail(f"cannot read {name}: {error.strerror}") from None
+    if size > max_bytes:
+        raise fail(
+            f"file is {size} bytes, over the limit of {max_bytes} bytes; "
+            "split it with file $refs or raise --max-spec-bytes",
+            start,
+        )
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise fail(
+            f"file is not valid UTF-8 (byte {error.start}); save it as UTF-8",
+            SourceLocation(name, line, 1),
+        ) from None
+    if path.suffix.lower() == ".json":
+        root = _parse_json(text, name)
+    else:
+        root = _parse_yaml(text, name)
+    return LoadedFile(path=path, display_name=name, root=root)
+
+
+def _parse_json(text: str, name: str) -> Any:
+    decoder = _LocatingJSONDecoder(text, name)
+    try:
+        return decoder.decode(text)
+    except json.JSONDecodeError as error:
+        location = SourceLocation(name, error.lineno, error.colno)
+        raise fail(f"invalid JSON: {error.msg}", location) from None
+
+
+# The pure-Python parts of the json module; typeshed leaves them out.
+_PY_MAKE_SCANNER: Any = getattr(json.scanner, "py_make_scanner")  # noqa: B009
+_JSON_OBJECT: Any = getattr(json.decoder, "JSONObject")  # noqa: B009
+_JSON_ARRAY: Any = getattr(json.decoder, "JSONArray")  # noqa: B009
+
+
+class _LocatingJSONDecoder(json.JSONDecoder):
+    """A JSON decoder whose objects and arrays record their line and column.
+
+    The C scanner calls its own object parser, so this decoder uses the pure
+    Python scanner, which goes through the `parse_object` and `parse_array` hooks.
+    """
+
+    def __init__(self, text: str, name: str) -> None:
+        super().__init__()
+        self._name = name
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.memo: dict[str, str] = {}
+        self.parse_object = self._parse_object
+        self.parse_array = self._parse_array
+        self.scan_once = _PY_MAKE_SCANNER(self)
+
+    def _location(self, index: int) -> SourceLocation:
+        line = _bisect_right(self._line_starts, index)
+        column = index - self._line_starts[line - 1] + 1
+        return SourceLocation(self._name, line, column)
+
+    def _parse_object(
+        self, state: tuple[str, int], strict: bool, scan_once: Any, *_: Any
+    ) -> tuple[Any, int]:
+        location = self._location(state[1] - 1)
+        pairs, new_end = _JSON_OBJECT(
+            state, strict, scan_once, None, self._pairs, self.memo
+        )
+        result = LocatedDict()
+        result.location = location
+        result.value_locations = {}
+        for key, value in pairs:
+            if key in result:
+                raise fail(f"duplicate key {key!r}; keep only one", location)
+            result[key] = value
+            result.value_locations[key] = getattr(value, "location", location)
+        return result, new_end
+
+    @staticmethod
+    def _pairs(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        return pairs
+
+    def _parse_array(self, state: tuple[str, int], scan_once: Any) -> tuple[Any, int]:
+        location = self._location(state[1] - 1)
+        values, new_end = _JSON_ARRAY(state, scan_once)
+        result = LocatedList(values)
+        result.location = location
+        result.item_locations = [getattr(v, "location", location) for v in values]
+        return result, new_end
+
+
+def _bisect_right(values: list[int], target: int) -> int:
+    low, high = 0, len(values)
+    while low < high:
+        middle = (low + high) // 2
+        if target < values[middle]:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+class _CoreSchemaLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with the YAML 1.2 core schema and located containers."""
+
+    display_name = "<spec>"
+
+
+# Keep only the YAML 1.2 core schema's implicit types: null, true/false, int, float.
+_CoreSchemaLoader.yaml_implicit_resolvers = {}
+_CoreSchemaLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null",
+    re.compile(r"^(?:~|null|Null|NULL|)$"),
+    ["~", "n", "N", ""],
+)
+_CoreSchemaLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+_CoreSchemaLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_CoreSchemaLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    value = str(loader.construct_scalar(node))
+    if value.startswith("0o"):
+        return int(value[2:], 8)
+    if value.startswith("0x"):
+        return int(value[2:], 16)
+    return int(value)
+
+
+_CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _mark_location(loader: _CoreSchemaLoader, node: yaml.Node) -> SourceLocation:
+    mark = node.start_mark
+    return SourceLocation(loader.display_name, mark.line + 1, mark.column + 1)
+
+
+def _construct_mapping(loader: _CoreSchemaLoader, node: yaml.MappingNode) -> Any:
+    result = LocatedDict()
+    result.location = _mark_location(loader, node)
+    result.value_locations = {}
+    yield result
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, bool | int | float) or key is None:
+            key = str(key).lower() if isinstance(key, bool) or key is None else str(key)
+        if not isinstance(key, str):
+            raise fail("mapping keys must be strings", _mark_location(loader, key_node))
+        if key in result:
+            raise fail(
+                f"duplicate key {key!r}; keep only one (YAML would silently drop one)",
+                _mark_location(loader, key_node),
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.value_locations[key] = _mark_location(loader, value_node)
+
+
+def _construct_sequence(loader: _CoreSchemaLoader, node: yaml.SequenceNode) -> Any:
+    result = LocatedList()
+    result.location = _mark_location(loader, node)
+    yield result
+    result.extend(loader.construct_object(item, deep=True) for item in node.value)
+    result.item_locations = [_mark_location(loader, item) for item in node.value]
+
+
+_CoreSchemaLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_CoreSchemaLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def _parse_yaml(text: str, name: str) -> Any:
+    loader = _CoreSchemaLoader(text)
+    loader.display_name = name
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, name)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        location = (
+            SourceLocation(name, mark.line + 1, mark.column + 1) if mark else None
+        )
+        problem = error.problem or error.context or "invalid YAML"
+        raise fail(f"invalid YAML: {problem}", location) from None
+    except yaml.YAMLError as error:
+        raise fail(f"invalid YAML: {error}", SourceLocation(name, 1, 1)) from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node, name: str) -> None:
+    """Reject documents whose aliases expand to more than MAX_EXPANDED_NODES."""
+    sizes: dict[int, int] = {}
+
+    def size_of(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            if known < 0:
+                location = SourceLocation(
+                    name, node.start_mark.line + 1, node.start_mark.column + 1
+                )
+                raise fail("an alias refers to a node that contains it", location)
+            return known
+        sizes[id(node)] = -1
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                total += size_of(key) + size_of(value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size_of(item)
+        if total > MAX_EXPANDED_NODES:
+            location = SourceLocation(
+                name, node.start_mark.line + 1, node.start_mark.column + 1
+            )
+            raise fail(
+                f"aliases expand this document past {MAX_EXPANDED_NODES} nodes; "
+                "replace repeated aliases with $refs",
+                location,
+            )
+        sizes[id(node)] = total
+        return total
+
+    size_of(root)

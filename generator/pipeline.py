@@ -1,0 +1,105 @@
+"""Run the steps in order: load, validate, resolve, normalize, models, render.
+
+Each step lives in its own module; this one only wires them together and
+decides the names that appear in the output (package, header, command).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Diagnostic, fail
+from .load import load_file
+from .models import generate_models
+from .naming import is_identifier, snake_case
+from .normalize import Document, normalize
+from .render import Origin, render_package
+from .resolve import Resolver
+from .validate import validate_document
+from .write import manifest_bytes, manifest_name
+
+RECEIVE_CHOICES = ("publish", "subscribe")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What one `generate` or `check` run works on."""
+
+    spec: Path
+    output: Path
+    package: str | None = None
+    receive: str = "publish"
+    allow_outside_refs: bool = False
+
+    @property
+    def package_name(self) -> str:
+        return self.package or default_package(self.spec)
+
+
+@dataclass(frozen=True)
+class Build:
+    """The rendered output of one spec, ready to write or compare."""
+
+    package: str
+    manifest: str
+    files: dict[str, bytes]
+    warnings: tuple[Diagnostic, ...]
+
+
+def default_package(spec: Path) -> str:
+    """Name the package after the spec file: `shop-asyncapi.yml` is `shop`."""
+    stem = spec.name.split(".", 1)[0]
+    stem = re.sub(r"[-_.]?asyncapi$", "", stem, flags=re.IGNORECASE) or stem
+    return snake_case(stem, fallback="api")
+
+
+def load_document(options: Options) -> Document:
+    """Run the front end: load, validate, resolve and normalize the spec."""
+    loaded = load_file(options.spec)
+    validate_document(loaded)
+    resolver = Resolver(loaded, allow_outside_root=options.allow_outside_refs)
+    resolver.check_all()
+    return normalize(resolver, receive=options.receive)
+
+
+def build(options: Options) -> Build:
+    """Return every output file for the spec, or raise InputError."""
+    package = options.package_name
+    if not is_identifier(package) or package.startswith("_"):
+        raise fail(
+            f"--package {package!r} is not a valid Python package name; use "
+            "lowercase letters, digits and underscores"
+        )
+    document = load_document(options)
+    models_code = generate_models(document)
+    files, warnings = render_package(
+        document, package=package, models_code=models_code, origin=origin(options)
+    )
+    manifest = manifest_name(package)
+    files[manifest] = manifest_bytes(package, files)
+    return Build(package, manifest, files, tuple(warnings))
+
+
+def origin(options: Options) -> Origin:
+    """Name the spec and the command relative to the output's parent folder.
+
+    The header must not depend on where the repository is checked out, so
+    paths are relative, with forward slashes, from the folder that holds the
+    output (the repository root in the usual layout).
+    """
+    base = options.output.resolve().parent
+    spec = _relative(options.spec.resolve(), base)
+    output = _relative(options.output.resolve(), base)
+    command = f"asyncapi-gen generate {spec} --output {output}"
+    if options.package and options.package != default_package(options.spec):
+        command += f" --package {options.package}"
+    if options.receive != "publish":
+        command += f" --receive {options.receive}"
+    return Origin(spec=spec, command=command)
+
+
+def _relative(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()

@@ -1,0 +1,240 @@
+"""Resolve `$ref`s: local JSON pointers and relative file refs, never the network.
+
+Refs are not inlined. The resolver checks that every ref in the document and in
+the files it refers to can be followed, and later steps follow them on demand
+through `Resolver.follow`. Keeping refs as refs lets a recursive schema stay a
+reference to a named class instead of an endless expansion.
+
+A ref inside a referenced file is relative to that file: `#/x` means the root of
+that file, and `./y.yml` its folder (RFC 3986 resolution, as JSON Schema says).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from .errors import Diagnostic, InputError, SourceLocation
+from .load import LoadedFile, display_path, load_file, location_of
+
+# Keys whose values are instance data, where a "$ref" key is not a reference.
+DATA_KEYWORDS = frozenset({"example", "examples", "const", "enum", "default"})
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """Where a ref points: a file and a JSON pointer inside it."""
+
+    file: Path
+    pointer: str
+
+    @property
+    def is_component_schema(self) -> bool:
+        return self.pointer.startswith("/components/schemas/")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A node reached by following refs, with the file and pointer it came from."""
+
+    node: Any
+    target: Target
+
+
+def escape_pointer_token(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def join_pointer(pointer: str, token: str | int) -> str:
+    return f"{pointer}/{escape_pointer_token(str(token))}"
+
+
+def is_ref(node: Any) -> bool:
+    return isinstance(node, dict) and isinstance(node.get("$ref"), str)
+
+
+class Resolver:
+    """Follows refs across the spec's files, loading each file once."""
+
+    def __init__(
+        self,
+        root: LoadedFile,
+        *,
+        allow_outside_root: bool = False,
+        max_bytes: int | None = None,
+    ) -> None:
+        self.root = root
+        self.root_dir = root.path.parent.resolve()
+        self.allow_outside_root = allow_outside_root
+        self._max_bytes = max_bytes
+        self.files: dict[Path, LoadedFile] = {root.path.resolve(): root}
+
+    def file_for(self, path: Path) -> LoadedFile:
+        return self.files[path]
+
+    def display_name(self, path: Path) -> str:
+        return self.files[path].display_name
+
+    def location(
+        self, target: Target, container: Any = None, key: Any = None
+    ) -> SourceLocation:
+        """Return the source position of a node given by its target."""
+        node_location = None
+        if container is not None and key is not None:
+            node_location = location_of(container, key)
+        if node_location is None:
+            node = self._pointer_node(target)
+            node_location = getattr(node, "location", None)
+        if node_location is None:
+            node_location = SourceLocation(self.display_name(target.file), 1, 1)
+        return node_location.with_pointer(target.pointer)
+
+    def _pointer_node(self, target: Target) -> Any:
+        node: Any = self.files[target.file].root
+        for token in _split_pointer(target.pointer):
+            if isinstance(node, dict) and token in node:
+                node = node[token]
+            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+                node = node[int(token)]
+            else:
+                return None
+        return node
+
+    def parse_ref(self, ref: str, base: Target, where: SourceLocation) -> Target:
+        """Turn a ref string found at `base` into a target; raise InputError if bad."""
+        if "://" in ref.split("#", 1)[0] or ref.startswith("//"):
+            raise _ref_error(
+                f"remote $ref {ref!r} is not allowed: asyncapi-gen never fetches "
+                "from the network; download the file next to the spec and refer "
+                "to it by a relative path",
+                where,
+            )
+        file_part, _, fragment = ref.partition("#")
+        if file_part:
+            path = (base.file.parent / unquote(file_part)).resolve()
+            if not self.allow_outside_root and not path.is_relative_to(self.root_dir):
+                raise _ref_error(
+                    f"$ref {ref!r} points outside the spec's folder "
+                    f"{self.root.path.parent.as_posix() or '.'}; move the file "
+                    "inside it or pass --allow-outside-refs",
+                    where,
+                )
+            if path not in self.files:
+                if not path.is_file():
+                    raise _ref_error(
+                        f"unresolvable $ref {ref!r}: "
+                        f"file {display_path(path)} not found",
+                        where,
+                    )
+                self.files[path] = self._load(path, ref, where)
+        else:
+            path = base.file
+        pointer = unquote(fragment)
+        if pointer and not pointer.startswith("/"):
+            raise _ref_error(
+                f"$ref {ref!r} has a fragment that is not a JSON pointer; "
+                "write it as '#/path/to/node'",
+                where,
+            )
+        return Target(path, pointer)
+
+    def _load(self, path: Path, ref: str, where: SourceLocation) -> LoadedFile:
+        if self._max_bytes is None:
+            return load_file(path)
+        return load_file(path, max_bytes=self._max_bytes)
+
+    def lookup(self, target: Target, ref: str, where: SourceLocation) -> Any:
+        """Return the node at `target`; raise InputError naming the missing key."""
+        node: Any = self.files[target.file].root
+        walked = ""
+        for token in _split_pointer(target.pointer):
+            if isinstance(node, dict) and token in node:
+                node = node[token]
+            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+                node = node[int(token)]
+            else:
+                place = f"at {walked}" if walked else "at the document root"
+                message = f"unresolvable $ref {ref!r}: no key {token!r} {place}"
+                if target.file != self.root.path.resolve():
+                    message += f" of {self.display_name(target.file)}"
+                if token in ("$defs", "definitions"):
+                    message += (
+                        "; in an AsyncAPI document '#' is the document root, so "
+                        "move the definition under components/schemas and refer "
+                        "to '#/components/schemas/<Name>'"
+                    )
+                raise _ref_error(message, where)
+            walked = join_pointer(walked, token)
+        return node
+
+    def follow(self, node: Any, base: Target) -> Resolved:
+        """Follow `node` through any chain of refs to a node that is not a ref."""
+        seen: list[Target] = []
+        current = Resolved(node, base)
+        while is_ref(current.node):
+            ref = current.node["$ref"]
+            where = self.location(current.target, current.node, "$ref")
+            target = self.parse_ref(ref, current.target, where)
+            if target in seen:
+                cycle = " -> ".join(
+                    f"{self.display_name(t.file)}#{t.pointer}" for t in [*seen, target]
+                )
+                raise _ref_error(f"$ref cycle with no schema in it: {cycle}", where)
+            seen.append(target)
+            current = Resolved(self.lookup(target, ref, where), target)
+        return current
+
+    def check_all(self) -> None:
+        """Follow every ref reachable from the root file; raise all failures at once."""
+        problems: list[Diagnostic] = []
+        done: set[Path] = set()
+        pending = [self.root.path.resolve()]
+        while pending:
+            path = pending.pop()
+            if path in done:
+                continue
+            done.add(path)
+            root = self.files[path].root
+            for node, pointer in _walk_refs(root, ""):
+                base = Target(path, pointer)
+                try:
+                    resolved = self.follow(node, base)
+                except InputError as error:
+                    problems.extend(error.diagnostics)
+                    continue
+                if resolved.target.file not in done:
+                    pending.append(resolved.target.file)
+        if problems:
+            unique = {d.format(): d for d in problems}
+            raise InputError(list(unique.values()))
+
+
+def _walk_refs(node: Any, pointer: str) -> Iterator[tuple[dict[str, Any], str]]:
+    stack: list[tuple[Any, str]] = [(node, pointer)]
+    while stack:
+        current, here = stack.pop()
+        if isinstance(current, dict):
+            if is_ref(current):
+                yield current, here
+            for key, value in current.items():
+                if key in DATA_KEYWORDS:
+                    continue
+                if isinstance(value, dict | list):
+                    stack.append((value, join_pointer(here, key)))
+        elif isinstance(current, list):
+            for index, value in enumerate(current):
+                if isinstance(value, dict | list):
+                    stack.append((value, join_pointer(here, index)))
+
+
+def _split_pointer(pointer: str) -> list[str]:
+    if not pointer:
+        return []
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+def _ref_error(message: str, where: SourceLocation) -> InputError:
+    return InputError([Diagnostic(message, where)])

@@ -1,0 +1,1 @@
+"""Built-in templates shipped with asyncapi-gen."""
