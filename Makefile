@@ -34,6 +34,7 @@ check: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests examples $(OUTPUT)
+	$(BIN)/ruff check --isolated $(OUTPUT)
 	$(BIN)/ruff format --check generator tests examples $(OUTPUT)
 	$(BIN)/mypy --strict $(OUTPUT)/$(PACKAGE)
 	$(BIN)/mypy --strict generator examples

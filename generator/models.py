@@ -17,7 +17,7 @@ import warnings
 from typing import Any
 
 from datamodel_code_generator import InputFileType, PythonVersion, generate
-from datamodel_code_generator.format import DataModelType
+from datamodel_code_generator.enums import DataModelType
 
 from .errors import Diagnostic, InputError
 from .normalize import Document
@@ -60,7 +60,8 @@ def generate_models(document: Document) -> str:
                 [
                     Diagnostic(
                         "datamodel-code-generator failed on the payload "
-                        f"schemas: {error}"
+                        f"schemas: {_one_line(error)}; check that each payload is a "
+                        "valid JSON Schema"
                     )
                 ]
             ) from error
@@ -70,6 +71,13 @@ def generate_models(document: Document) -> str:
         )
     code = _strip_banner(code).replace(_EXPERIMENTAL_MISSING, _MISSING)
     return _text_only_temporals(_with_alias_imports(code)) + _unions(document)
+
+
+def _one_line(error: Exception, limit: int = 400) -> str:
+    # TODO: validate payload schemas against the JSON Schema metaschema first,
+    # so these errors point at the line in the spec instead of at `$defs`.
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _DATA_KEYWORDS = frozenset({"const", "default", "enum", "example", "examples"})

@@ -11,6 +11,7 @@ that file, and `./y.yml` its folder (RFC 3986 resolution, as JSON Schema says).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +167,8 @@ class Resolver:
                         "move the definition under components/schemas and refer "
                         "to '#/components/schemas/<Name>'"
                     )
+                else:
+                    message += _suggestion(token, node)
                 raise _ref_error(message, where)
             walked = join_pointer(walked, token)
         return node
@@ -228,6 +231,15 @@ def _walk_refs(node: Any, pointer: str) -> Iterator[tuple[dict[str, Any], str]]:
             for index, value in enumerate(current):
                 if isinstance(value, dict | list):
                     stack.append((value, join_pointer(here, index)))
+
+
+def _suggestion(token: str, node: Any) -> str:
+    """Suggest the closest existing key, or say what to change."""
+    keys = [str(key) for key in node] if isinstance(node, dict) else []
+    close = difflib.get_close_matches(token, keys, n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return "; fix the ref or add the missing definition"
 
 
 def _split_pointer(pointer: str) -> list[str]:

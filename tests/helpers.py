@@ -38,7 +38,6 @@ def run_contract_tests(
                 "-m",
                 "pytest",
                 "-q",
-                "-x",
                 "-c",
                 str(ini),
                 "--rootdir",

@@ -1,0 +1,185 @@
+"""The ASGI webhook receiver application and its startup and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .endpoint import MessageEndpoint
+from .problems import http_exception_handler, problem_response, server_error_handler
+from .security import (
+    Authenticator,
+    SignatureVerifier,
+    credential_header_names,
+    validate_scheme,
+)
+from .settings import ConfigurationError, Settings
+from .spec import RouteSpec, SecuritySchemeSpec
+from .worker import Worker, load_handler
+from .writer import InboxWriter
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PATH: Final = "/_health"
+STORED_HEADERS: Final = ("content-type", "user-agent")
+
+
+def create_receiver(
+    routes: Sequence[RouteSpec],
+    schemes: Sequence[SecuritySchemeSpec],
+    *,
+    handler: object | None = None,
+    settings: Settings | None = None,
+    signature_header: str | None = None,
+) -> Starlette:
+    """Build the receiver application.
+
+    `settings` defaults to `Settings.from_env(os.environ, schemes,
+    signature_header)`, and `signature_header` is used only then. `handler`
+    defaults to the object named by RECEIVER_HANDLER. Without either, messages
+    are stored and stay pending. Every scheme that any route names must have
+    credentials, even one that is only an alternative. Raises ConfigurationError
+    naming the variables to set, and ValueError when a route names an unknown or
+    unsupported scheme.
+    """
+    if settings is None:
+        settings = Settings.from_env(os.environ, schemes, signature_header)
+    schemes_by_key = {scheme.key: scheme for scheme in schemes}
+    for scheme in schemes:
+        validate_scheme(scheme)
+    settings.require_credentials(_required_scheme_keys(routes, schemes_by_key))
+    verifier = _signature_verifier(settings)
+    if handler is None and settings.handler_reference is not None:
+        handler = load_handler(settings.handler_reference, routes)
+
+    writer = InboxWriter(settings.db_path)
+    worker = None
+    if handler is not None:
+        worker = Worker(
+            db_path=settings.db_path,
+            writer=writer,
+            handler=handler,
+            routes=routes,
+            max_attempts=settings.max_attempts,
+            retry_base_seconds=settings.retry_base_seconds,
+        )
+    stored_headers = _stored_header_names(settings, schemes)
+
+    endpoints: list[Route] = []
+    for route in routes:
+        requirements = tuple(
+            tuple(schemes_by_key[key] for key in requirement)
+            for requirement in route.security
+        )
+        endpoint = MessageEndpoint(
+            route=route,
+            authenticator=Authenticator(requirements, settings.credentials),
+            verifier=verifier,
+            max_body_bytes=settings.max_body_bytes,
+            writer=writer,
+            worker=worker,
+            stored_headers=stored_headers,
+        )
+        endpoints.append(
+            Route(
+                route.path,
+                endpoint.handle,
+                methods=[route.method.upper()],
+                name=route.operation_id,
+            )
+        )
+    endpoints.append(
+        Route(HEALTH_PATH, partial(_health, writer), methods=["GET"], name="health")
+    )
+
+    return Starlette(
+        routes=endpoints,
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            Exception: server_error_handler,
+        },
+        lifespan=partial(_lifespan, writer=writer, worker=worker, settings=settings),
+    )
+
+
+@asynccontextmanager
+async def _lifespan(
+    app: Starlette,
+    *,
+    writer: InboxWriter,
+    worker: Worker | None,
+    settings: Settings,
+) -> AsyncIterator[None]:
+    await asyncio.to_thread(writer.start)
+    if worker is None:
+        logger.info(
+            "no handler configured (set RECEIVER_HANDLER): stored messages stay "
+            "pending in %s",
+            settings.db_path,
+        )
+    else:
+        await worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await worker.stop()
+        await asyncio.to_thread(writer.stop)
+
+
+async def _health(writer: InboxWriter, request: Request) -> Response:
+    if not writer.running:
+        return problem_response(503, "The inbox writer is not running.")
+    return JSONResponse({"status": "ok"})
+
+
+def _required_scheme_keys(
+    routes: Sequence[RouteSpec], schemes_by_key: dict[str, SecuritySchemeSpec]
+) -> list[str]:
+    keys: list[str] = []
+    for route in routes:
+        for requirement in route.security:
+            for key in requirement:
+                if key not in schemes_by_key:
+                    raise ValueError(
+                        f"route {route.operation_id!r} requires unknown security "
+                        f"scheme {key!r}"
+                    )
+                keys.append(key)
+    return keys
+
+
+def _signature_verifier(settings: Settings) -> SignatureVerifier | None:
+    if settings.signing_secret is None:
+        return None
+    if not settings.signature_header:
+        raise ConfigurationError(
+            "RECEIVER_SIGNING_SECRET is set but the spec names no signature header: "
+            "set RECEIVER_SIGNATURE_HEADER"
+        )
+    return SignatureVerifier(
+        header=settings.signature_header, secret=settings.signing_secret
+    )
+
+
+def _stored_header_names(
+    settings: Settings, schemes: Sequence[SecuritySchemeSpec]
+) -> tuple[str, ...]:
+    names = list(STORED_HEADERS)
+    if settings.signature_header:
+        names.append(settings.signature_header.lower())
+    # A spec may send the signature in a header that is also an API key header,
+    # and credentials must never be stored.
+    excluded = credential_header_names(schemes)
+    return tuple(name for name in names if name not in excluded)

@@ -1,0 +1,180 @@
+"""Command line: `serve` runs the receiver, `inbox ...` inspects and retries rows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sqlite3
+import sys
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Final
+
+from . import inbox
+from .app import create_receiver
+from .settings import DEFAULT_DB_PATH, ConfigurationError, Settings
+from .spec import RouteSpec, SecuritySchemeSpec
+
+EXIT_OK: Final = 0
+EXIT_FAILURE: Final = 1
+EXIT_USAGE: Final = 2
+DEFAULT_LIST_LIMIT: Final = 50
+GRACEFUL_SHUTDOWN_SECONDS: Final = 30
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
+
+
+def main(
+    argv: Sequence[str] | None,
+    *,
+    package: str,
+    routes: Sequence[RouteSpec],
+    schemes: Sequence[SecuritySchemeSpec],
+    signature_header: str | None,
+) -> int:
+    """Run the command line and return the exit status.
+
+    `argv` defaults to `sys.argv[1:]`. Configuration errors print one line to
+    stderr and return 2.
+    """
+    parser = _build_parser(package)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args, routes, schemes, signature_header)
+    db_path = Path(os.environ.get("RECEIVER_DB_PATH", "") or DEFAULT_DB_PATH)
+    try:
+        with closing(inbox.open_existing(db_path)) as connection:
+            return _run_inbox_command(args, connection)
+    except inbox.InboxNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except sqlite3.Error as error:
+        print(f"error: inbox at {db_path}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _build_parser(package: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {package}",
+        description="Webhook receiver that stores every accepted message in a "
+        "SQLite inbox (RECEIVER_DB_PATH) before acknowledging it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP receiver")
+    serve.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, help="TCP port to listen on (default: PORT or 8000)"
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="minimum level of log messages (default: info)",
+    )
+
+    inbox_parser = commands.add_parser("inbox", help="inspect the stored messages")
+    inbox_commands = inbox_parser.add_subparsers(dest="inbox_command", required=True)
+    list_parser = inbox_commands.add_parser(
+        "list",
+        help="print rows newest first as tab-separated id, status, message, "
+        "received_at, attempts",
+    )
+    list_parser.add_argument("--status", choices=inbox.STATUSES)
+    list_parser.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=DEFAULT_LIST_LIMIT,
+        help=f"maximum number of rows (default: {DEFAULT_LIST_LIMIT})",
+    )
+    show = inbox_commands.add_parser("show", help="print one row as JSON")
+    show.add_argument("id", type=int)
+    retry = inbox_commands.add_parser(
+        "retry", help="move a dead row back to pending with its attempts reset"
+    )
+    retry.add_argument("id", type=int)
+    inbox_commands.add_parser("stats", help="print the number of rows per status")
+    return parser
+
+
+def _serve(
+    args: argparse.Namespace,
+    routes: Sequence[RouteSpec],
+    schemes: Sequence[SecuritySchemeSpec],
+    signature_header: str | None,
+) -> int:
+    # Imported here so that the inbox commands start without loading the server.
+    import uvicorn
+
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings.from_env(os.environ, schemes, signature_header)
+        app = create_receiver(routes, schemes, settings=settings)
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    uvicorn.run(
+        app,
+        host=settings.host if args.host is None else args.host,
+        port=settings.port if args.port is None else args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    return EXIT_OK
+
+
+def _run_inbox_command(args: argparse.Namespace, connection: sqlite3.Connection) -> int:
+    if args.inbox_command == "list":
+        for row in inbox.list_rows(connection, status=args.status, limit=args.limit):
+            fields = (row.id, row.status, row.message, row.received_at, row.attempts)
+            print("\t".join(str(field) for field in fields))
+        return EXIT_OK
+    if args.inbox_command == "show":
+        found = inbox.get_row(connection, args.id)
+        if found is None:
+            print(f"error: inbox row {args.id} not found", file=sys.stderr)
+            return EXIT_FAILURE
+        print(json.dumps(found.to_json_object(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if args.inbox_command == "retry":
+        return _retry(connection, args.id)
+    counts = inbox.count_by_status(connection)
+    for status, count in counts.items():
+        print(f"{status}\t{count}")
+    print(f"total\t{sum(counts.values())}")
+    return EXIT_OK
+
+
+def _retry(connection: sqlite3.Connection, row_id: int) -> int:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        moved = inbox.retry_dead(connection, row_id, inbox.utc_now())
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    if moved:
+        print(f"inbox row {row_id} is pending again")
+        return EXIT_OK
+    found = inbox.get_row(connection, row_id)
+    if found is None:
+        print(f"error: inbox row {row_id} not found", file=sys.stderr)
+    else:
+        print(
+            f"error: inbox row {row_id} is {found.status}; only dead rows can be "
+            "retried",
+            file=sys.stderr,
+        )
+    return EXIT_FAILURE
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value

@@ -1,0 +1,245 @@
+"""The endpoint of one route, which checks a request, stores it and acknowledges it.
+
+The checks run in the order method (by the router), authentication, content type,
+body size, signature, JSON syntax and payload validation. Credentials are
+checked before any of the body is read.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import types
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from . import inbox
+from .body import (
+    BodyTooLargeError,
+    InvalidContentLengthError,
+    MalformedJsonError,
+    is_json_content_type,
+    parse_json,
+    read_limited_body,
+)
+from .problems import (
+    INVALID_SIGNATURE,
+    MALFORMED_JSON,
+    problem_response,
+    validation_problem,
+)
+from .security import Authenticator, SignatureVerifier
+from .spec import MessageSpec, RouteSpec
+from .worker import Worker
+from .writer import InboxWriter, StorageError
+
+logger = logging.getLogger(__name__)
+
+
+class RequestRejectedError(Exception):
+    """A check failed. `response` is the problem response to send."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+@dataclass
+class MessageEndpoint:
+    """Receiver of the messages of one route. `handle` is the Starlette endpoint."""
+
+    route: RouteSpec
+    authenticator: Authenticator
+    verifier: SignatureVerifier | None
+    max_body_bytes: int
+    writer: InboxWriter
+    worker: Worker | None
+    stored_headers: tuple[str, ...]
+    """Lower-case names of the request headers stored with each message."""
+    allowed_tags: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.allowed_tags = discriminator_values(self.route)
+
+    async def handle(self, request: Request) -> Response:
+        """Return 202 for a new message, 200 for a redelivery, or a problem."""
+        try:
+            self._authenticate(request)
+            self._check_content_type(request)
+            raw = await self._read_body(request)
+            self._verify_signature(request, raw)
+            payload = self._validate(raw)
+        except RequestRejectedError as rejection:
+            return rejection.response
+
+        return await self._store(request, raw, payload)
+
+    def _authenticate(self, request: Request) -> None:
+        if self.authenticator.authenticate(request):
+            return
+        challenge = self.authenticator.challenges()
+        raise RequestRejectedError(
+            problem_response(
+                401,
+                "The request lacks valid credentials.",
+                headers={"WWW-Authenticate": challenge} if challenge else None,
+            )
+        )
+
+    def _check_content_type(self, request: Request) -> None:
+        if is_json_content_type(request.headers.get("content-type")):
+            return
+        raise RequestRejectedError(
+            problem_response(
+                415,
+                "Send the body as application/json or another +json media type "
+                "in UTF-8.",
+            )
+        )
+
+    async def _read_body(self, request: Request) -> bytes:
+        try:
+            return await read_limited_body(request, self.max_body_bytes)
+        except BodyTooLargeError:
+            detail = f"The body exceeds the limit of {self.max_body_bytes} bytes."
+            raise RequestRejectedError(problem_response(413, detail)) from None
+        except InvalidContentLengthError:
+            detail = "The Content-Length header is invalid."
+            raise RequestRejectedError(problem_response(400, detail)) from None
+        except ClientDisconnect:
+            detail = "The client disconnected before the body was complete."
+            raise RequestRejectedError(problem_response(400, detail)) from None
+
+    def _verify_signature(self, request: Request, raw: bytes) -> None:
+        verifier = self.verifier
+        if verifier is None:
+            return
+        if verifier.verify(raw, request.headers.get(verifier.header)):
+            return
+        raise RequestRejectedError(
+            problem_response(
+                401,
+                f"The {verifier.header} header is missing or is not a valid "
+                "HMAC-SHA256 signature of the body.",
+                problem_type=INVALID_SIGNATURE,
+                title="Invalid signature",
+            )
+        )
+
+    def _validate(self, raw: bytes) -> object:
+        try:
+            parse_json(raw)
+        except MalformedJsonError as error:
+            raise RequestRejectedError(
+                problem_response(
+                    400,
+                    str(error),
+                    problem_type=MALFORMED_JSON,
+                    title="Malformed JSON",
+                )
+            ) from None
+        try:
+            # JSON mode applies pydantic's rules for JSON input, which accept
+            # strings for dates and similar types even in strict mode.
+            payload: object = self.route.adapter.validate_json(raw)
+        except ValidationError as error:
+            raise RequestRejectedError(
+                validation_problem(
+                    error,
+                    discriminator=self.route.discriminator,
+                    allowed_tags=self.allowed_tags,
+                )
+            ) from None
+        return payload
+
+    async def _store(self, request: Request, raw: bytes, payload: object) -> Response:
+        message = message_for(self.route, payload)
+        headers = {
+            name: request.headers[name]
+            for name in self.stored_headers
+            if name in request.headers
+        }
+        new = inbox.NewMessage(
+            message=message.name,
+            operation_id=self.route.operation_id,
+            body=raw,
+            headers=headers,
+        )
+        insert = partial(inbox.insert_message, new=new, received_at=inbox.utc_now())
+        try:
+            stored = await self.writer.run(insert)
+        except StorageError as error:
+            logger.error(
+                "storing a %s message for %s failed: %s",
+                message.name,
+                self.route.operation_id,
+                error,
+            )
+            return problem_response(
+                503,
+                "The message could not be stored and was not accepted. Send it "
+                "again later.",
+            )
+
+        if stored.duplicate:
+            return JSONResponse({"id": stored.id, "status": "duplicate"}, 200)
+        if self.worker is not None:
+            self.worker.notify()
+        return JSONResponse({"id": stored.id, "status": "accepted"}, 202)
+
+
+def message_for(route: RouteSpec, payload: object) -> MessageSpec:
+    """Return the message whose model produced `payload`.
+
+    Raises TypeError when no message of the route declares the payload's type.
+    """
+    for message in route.messages:
+        if type(payload) is message.payload_type:
+            return message
+    for message in route.messages:
+        if isinstance(payload, message.payload_type):
+            return message
+    raise TypeError(
+        f"route {route.operation_id!r} validated a {type(payload).__name__}, "
+        "which none of its messages declares"
+    )
+
+
+def discriminator_values(route: RouteSpec) -> list[str]:
+    """Return the discriminator values that the route's models accept, in order."""
+    if route.discriminator is None:
+        return []
+    values: list[str] = []
+    for message in route.messages:
+        for value in _literal_values(message.payload_type, route.discriminator):
+            if value not in values:
+                values.append(value)
+    return values
+
+
+def _literal_values(model: type[BaseModel], json_name: str) -> list[str]:
+    for name, model_field in model.model_fields.items():
+        if json_name not in (name, model_field.alias, model_field.validation_alias):
+            continue
+        return [str(value) for value in _flatten_literal(model_field.annotation)]
+    return []
+
+
+def _flatten_literal(annotation: Any) -> list[Any]:
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return [
+            value.value if isinstance(value, enum.Enum) else value
+            for value in get_args(annotation)
+        ]
+    if origin in (Union, types.UnionType):
+        flattened: list[Any] = []
+        for argument in get_args(annotation):
+            flattened.extend(_flatten_literal(argument))
+        return flattened
+    return []

@@ -1,0 +1,337 @@
+"""SQLite inbox: schema, connections and the queries on stored messages.
+
+Every accepted request becomes one row of the `messages` table, with the exact
+raw body. Rows move from "pending" to "done" when the handler succeeds, or to
+"dead" after the last failed attempt. Writes run through `InboxWriter` in the
+receiver, and directly on a connection in the command line tools.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+SCHEMA_VERSION: Final = 1
+STATUSES: Final = ("pending", "done", "dead")
+BUSY_TIMEOUT_SECONDS: Final = 10.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    body BLOB NOT NULL,
+    headers TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    dedup_key TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'done', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt_at TEXT NOT NULL,
+    handled_at TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_due ON messages (status, next_attempt_at, id);
+"""
+
+_COLUMNS = (
+    "id, message, operation_id, received_at, body, headers, body_sha256, status, "
+    "attempts, last_error, next_attempt_at, handled_at"
+)
+
+
+class InboxNotFoundError(Exception):
+    """The inbox database file does not exist."""
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A validated request body to store."""
+
+    message: str
+    operation_id: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """Row id of a stored message, and whether an identical one was stored before."""
+
+    id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One stored message and its processing state."""
+
+    id: int
+    message: str
+    operation_id: str
+    received_at: str
+    body: bytes
+    headers: dict[str, str]
+    body_sha256: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: str
+    handled_at: str | None
+
+    def to_json_object(self) -> dict[str, Any]:
+        """Return the row as a JSON-ready dict with the body parsed as JSON."""
+        try:
+            body: Any = json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            # Stored bodies passed validation, so this only covers rows written
+            # by other tools.
+            body = self.body.decode("utf-8", errors="replace")
+        return {
+            "id": self.id,
+            "message": self.message,
+            "operation_id": self.operation_id,
+            "received_at": self.received_at,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "next_attempt_at": self.next_attempt_at,
+            "handled_at": self.handled_at,
+            "body_sha256": self.body_sha256,
+            "headers": self.headers,
+            "body": body,
+        }
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Format a UTC time with fixed width, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def dedup_key(operation_id: str, body: bytes) -> str:
+    """Return the SHA-256 hex digest that identifies a redelivered message."""
+    digest = hashlib.sha256(operation_id.encode("utf-8"))
+    # NUL cannot occur in an operation id, so the boundary is unambiguous.
+    digest.update(b"\x00")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """Open the inbox in WAL mode with full fsync on every commit.
+
+    The connection is in autocommit mode, so callers run explicit BEGIN and
+    COMMIT statements around writes.
+    """
+    connection = sqlite3.connect(
+        path,
+        timeout=BUSY_TIMEOUT_SECONDS,
+        isolation_level=None,
+        check_same_thread=check_same_thread,
+    )
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
+
+
+def open_existing(path: Path) -> sqlite3.Connection:
+    """Open an inbox that must exist already. Raises InboxNotFoundError otherwise."""
+    if not path.is_file():
+        raise InboxNotFoundError(
+            f"inbox database not found at {path}: set RECEIVER_DB_PATH to the "
+            "receiver's database file"
+        )
+    connection = connect(path)
+    initialize(connection)
+    return connection
+
+
+def initialize(connection: sqlite3.Connection) -> None:
+    """Create the table and index when missing, and check the schema version."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(
+            f"inbox schema version {version} is newer than this receiver's "
+            f"version {SCHEMA_VERSION}"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    connection.executescript(_SCHEMA)
+    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def insert_message(
+    connection: sqlite3.Connection, new: NewMessage, received_at: datetime
+) -> StoreResult:
+    """Insert a message unless its dedup key exists. Runs inside a transaction."""
+    timestamp = format_timestamp(received_at)
+    cursor = connection.execute(
+        "INSERT INTO messages (message, operation_id, received_at, body, headers, "
+        "body_sha256, dedup_key, status, attempts, next_attempt_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) "
+        "ON CONFLICT (dedup_key) DO NOTHING",
+        (
+            new.message,
+            new.operation_id,
+            timestamp,
+            new.body,
+            json.dumps(dict(new.headers), sort_keys=True),
+            hashlib.sha256(new.body).hexdigest(),
+            dedup_key(new.operation_id, new.body),
+            timestamp,
+        ),
+    )
+    if cursor.rowcount == 1 and cursor.lastrowid is not None:
+        return StoreResult(id=cursor.lastrowid, duplicate=False)
+    existing = connection.execute(
+        "SELECT id FROM messages WHERE dedup_key = ?",
+        (dedup_key(new.operation_id, new.body),),
+    ).fetchone()
+    if existing is None:
+        raise sqlite3.IntegrityError("insert ignored but no row has its dedup key")
+    return StoreResult(id=int(existing[0]), duplicate=True)
+
+
+def mark_done(
+    connection: sqlite3.Connection, row_id: int, handled_at: datetime
+) -> None:
+    """Record a successful handler call."""
+    connection.execute(
+        "UPDATE messages SET status = 'done', attempts = attempts + 1, "
+        "last_error = NULL, handled_at = ? WHERE id = ? AND status = 'pending'",
+        (format_timestamp(handled_at), row_id),
+    )
+
+
+def mark_failed(
+    connection: sqlite3.Connection,
+    row_id: int,
+    *,
+    error: str,
+    next_attempt_at: datetime | None,
+) -> None:
+    """Record a failed handler call. Without a next attempt time the row is dead."""
+    if next_attempt_at is None:
+        connection.execute(
+            "UPDATE messages SET status = 'dead', attempts = attempts + 1, "
+            "last_error = ? WHERE id = ? AND status = 'pending'",
+            (error, row_id),
+        )
+    else:
+        connection.execute(
+            "UPDATE messages SET attempts = attempts + 1, last_error = ?, "
+            "next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+            (error, format_timestamp(next_attempt_at), row_id),
+        )
+
+
+def retry_dead(connection: sqlite3.Connection, row_id: int, now: datetime) -> bool:
+    """Move a dead row back to pending with no attempts. Returns whether it was."""
+    cursor = connection.execute(
+        "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = ? "
+        "WHERE id = ? AND status = 'dead'",
+        (format_timestamp(now), row_id),
+    )
+    return cursor.rowcount == 1
+
+
+def next_due(connection: sqlite3.Connection, now: datetime) -> InboxRow | None:
+    """Return the pending row with the lowest id whose next attempt is due."""
+    found = connection.execute(
+        f"SELECT {_COLUMNS} FROM messages "
+        "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 1",
+        (format_timestamp(now),),
+    ).fetchone()
+    return None if found is None else _row(found)
+
+
+def earliest_pending_attempt(connection: sqlite3.Connection) -> datetime | None:
+    """Return the earliest next attempt time among pending rows."""
+    found = connection.execute(
+        "SELECT MIN(next_attempt_at) FROM messages WHERE status = 'pending'"
+    ).fetchone()
+    if found is None or found[0] is None:
+        return None
+    return datetime.fromisoformat(found[0])
+
+
+def get_row(connection: sqlite3.Connection, row_id: int) -> InboxRow | None:
+    """Return one row by id."""
+    found = connection.execute(
+        f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (row_id,)
+    ).fetchone()
+    return None if found is None else _row(found)
+
+
+def list_rows(
+    connection: sqlite3.Connection, *, status: str | None, limit: int
+) -> list[InboxRow]:
+    """Return up to `limit` rows, newest first, optionally with one status."""
+    if status is None:
+        found = connection.execute(
+            f"SELECT {_COLUMNS} FROM messages ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+    else:
+        found = connection.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE status = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (status, limit),
+        ).fetchall()
+    return [_row(values) for values in found]
+
+
+def count_by_status(connection: sqlite3.Connection) -> dict[str, int]:
+    """Return the number of rows per status, including statuses with none."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in connection.execute(
+        "SELECT status, COUNT(*) FROM messages GROUP BY status"
+    ):
+        counts[str(status)] = int(count)
+    return counts
+
+
+def _row(values: tuple[Any, ...]) -> InboxRow:
+    (
+        row_id,
+        message,
+        operation_id,
+        received_at,
+        body,
+        headers,
+        body_sha256,
+        status,
+        attempts,
+        last_error,
+        next_attempt_at,
+        handled_at,
+    ) = values
+    return InboxRow(
+        id=int(row_id),
+        message=str(message),
+        operation_id=str(operation_id),
+        received_at=str(received_at),
+        body=bytes(body),
+        headers=dict(json.loads(headers)),
+        body_sha256=str(body_sha256),
+        status=str(status),
+        attempts=int(attempts),
+        last_error=None if last_error is None else str(last_error),
+        next_attempt_at=str(next_attempt_at),
+        handled_at=None if handled_at is None else str(handled_at),
+    )

@@ -1,0 +1,150 @@
+"""Receiver settings read from environment variables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .spec import SecuritySchemeSpec
+
+DEFAULT_DB_PATH = Path("var") / "inbox.sqlite3"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_RETRY_BASE_SECONDS = 1.0
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+class ConfigurationError(Exception):
+    """Invalid or missing configuration. The message names the variable to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Receiver configuration.
+
+    Secrets are excluded from `repr`, so logging the settings does not show them.
+    """
+
+    db_path: Path = DEFAULT_DB_PATH
+    """SQLite inbox file (RECEIVER_DB_PATH), relative to the working directory."""
+    credentials: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    """Accepted credentials per security scheme key, from each scheme's variable."""
+    credential_env_vars: Mapping[str, str] = field(default_factory=dict)
+    """Environment variable of each security scheme key, for error messages."""
+    signing_secret: bytes | None = field(default=None, repr=False)
+    """HMAC-SHA256 key for the body signature: the UTF-8 bytes of
+    RECEIVER_SIGNING_SECRET, not stripped."""
+    signature_header: str | None = None
+    """Header that carries the body signature."""
+    handler_reference: str | None = None
+    """Handler as "module:attribute" (RECEIVER_HANDLER)."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """Maximum request body size in bytes (RECEIVER_MAX_BODY_BYTES)."""
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    """Handler calls per message before it is marked dead (RECEIVER_MAX_ATTEMPTS)."""
+    retry_base_seconds: float = DEFAULT_RETRY_BASE_SECONDS
+    """Delay before the first retry, doubled on each further one
+    (RECEIVER_RETRY_BASE_SECONDS)."""
+    host: str = DEFAULT_HOST
+    """Address that `serve` binds to (HOST)."""
+    port: int = DEFAULT_PORT
+    """TCP port that `serve` listens on (PORT)."""
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str],
+        schemes: Sequence[SecuritySchemeSpec],
+        signature_header: str | None,
+    ) -> Settings:
+        """Read the settings from `environ`.
+
+        `signature_header` is the spec's signature header, which
+        RECEIVER_SIGNATURE_HEADER overrides. Raises ConfigurationError on a value
+        that cannot be parsed. Missing credentials are not an error here, because
+        `create_receiver` checks them against the schemes that the routes require.
+        """
+        credentials = {
+            scheme.key: _split_credentials(environ.get(scheme.env_var, ""))
+            for scheme in schemes
+        }
+        secret = environ.get("RECEIVER_SIGNING_SECRET", "")
+        header = environ.get("RECEIVER_SIGNATURE_HEADER", "").strip()
+        handler = environ.get("RECEIVER_HANDLER", "").strip()
+        return cls(
+            db_path=Path(environ.get("RECEIVER_DB_PATH", "") or DEFAULT_DB_PATH),
+            credentials=credentials,
+            credential_env_vars={scheme.key: scheme.env_var for scheme in schemes},
+            signing_secret=secret.encode("utf-8") if secret else None,
+            signature_header=header or signature_header,
+            handler_reference=handler or None,
+            max_body_bytes=_positive_int(
+                environ, "RECEIVER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES
+            ),
+            max_attempts=_positive_int(
+                environ, "RECEIVER_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS
+            ),
+            retry_base_seconds=_non_negative_float(
+                environ, "RECEIVER_RETRY_BASE_SECONDS", DEFAULT_RETRY_BASE_SECONDS
+            ),
+            host=environ.get("HOST", "").strip() or DEFAULT_HOST,
+            port=_port(environ),
+        )
+
+    def require_credentials(self, scheme_keys: Iterable[str]) -> None:
+        """Raise ConfigurationError naming every variable that has no credentials."""
+        missing = sorted(
+            {
+                self.credential_env_vars.get(key, key)
+                for key in scheme_keys
+                if not self.credentials.get(key)
+            }
+        )
+        if missing:
+            names = ", ".join(missing)
+            raise ConfigurationError(
+                f"missing credentials: set {names} to the comma-separated list of "
+                "accepted credentials"
+            )
+
+
+def _split_credentials(value: str) -> tuple[str, ...]:
+    return tuple(entry.strip() for entry in value.split(",") if entry.strip())
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"invalid {name}={text!r}: set a positive integer")
+    return value
+
+
+def _non_negative_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigurationError(
+            f"invalid {name}={text!r}: set a non-negative number of seconds"
+        )
+    return value
+
+
+def _port(environ: Mapping[str, str]) -> int:
+    port = _positive_int(environ, "PORT", DEFAULT_PORT)
+    if port > 65535:
+        raise ConfigurationError(f"invalid PORT={port}: set a TCP port up to 65535")
+    return port

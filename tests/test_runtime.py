@@ -1,0 +1,902 @@
+"""Tests of the receiver runtime against a real server process and SQLite file.
+
+A module fixture assembles the hand-written package in tests/runtime_fixture with
+a copy of templates/package/runtime, as the generator does, and the tests run it
+with `python -m fixturepkg` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import importlib
+import importlib.util
+import itertools
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+FIXTURE_SOURCE = REPOSITORY / "tests" / "runtime_fixture" / "fixturepkg"
+RUNTIME_SOURCE = REPOSITORY / "templates" / "package" / "runtime"
+PACKAGE = "fixturepkg"
+
+API_KEYS = ("key-one-current", "key-two-rotated")
+BEARER_TOKEN = "bearer-token-abc"
+BASIC_CREDENTIAL = "relay:s3cret-pass"
+SIGNING_SECRET = b"fixture-signing-secret"
+MAX_BODY_BYTES = 4096
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+WAIT_SECONDS = 15.0
+
+_lead_numbers = itertools.count(1)
+
+
+# Fixture package and servers
+
+
+@pytest.fixture(scope="module")
+def package_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Assemble fixturepkg with a copy of the runtime and make it importable."""
+    root = tmp_path_factory.mktemp("package")
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(FIXTURE_SOURCE, root / PACKAGE, ignore=ignore)
+    shutil.copytree(RUNTIME_SOURCE, root / PACKAGE / "runtime", ignore=ignore)
+    sys.path.insert(0, str(root))
+    try:
+        yield root
+    finally:
+        sys.path.remove(str(root))
+        for name in [n for n in sys.modules if n.split(".")[0] == PACKAGE]:
+            del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def runtime_testing(package_root: Path) -> Any:
+    """The copied `runtime.testing` module."""
+    return importlib.import_module(f"{PACKAGE}.runtime.testing")
+
+
+def receiver_env(folder: Path, **extra: str) -> dict[str, str]:
+    """Return the environment of a fixture receiver that keeps its files in folder.
+
+    It sets no PYTHONPATH, because `running_receiver` finds the package itself.
+    """
+    env = {
+        "RECEIVER_DB_PATH": str(folder / "inbox.sqlite3"),
+        "RECEIVER_API_KEYS": ", ".join(API_KEYS),
+        "RECEIVER_BEARER_TOKENS": BEARER_TOKEN,
+        "RECEIVER_BASIC_CREDENTIALS": BASIC_CREDENTIAL,
+        "RECEIVER_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        "FIXTURE_HANDLER_LOG": str(folder / "handler-calls.jsonl"),
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def main_receiver(
+    runtime_testing: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """Receiver with signature checks and a handler that records every call."""
+    env = receiver_env(
+        tmp_path_factory.mktemp("main"),
+        RECEIVER_SIGNING_SECRET=SIGNING_SECRET.decode(),
+        RECEIVER_HANDLER=f"{PACKAGE}.handlers:RecordingHandler",
+    )
+    with runtime_testing.running_receiver(PACKAGE, env) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def client(main_receiver: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=main_receiver.base_url, timeout=10.0) as http:
+        yield http
+
+
+# Helpers
+
+
+def lead_body(
+    *, role: str = "buyer", email: str = "lead@example.com", lead_id: str = ""
+) -> bytes:
+    """Return a lead body with a lead id that no other test uses."""
+    lead_id = lead_id or f"lead-{next(_lead_numbers)}-{time.time_ns()}"
+    lead = {"role": role, "lead_id": lead_id, "contact": {"email": email}}
+    return json.dumps(lead).encode()
+
+
+def hex_signature(body: bytes, secret: bytes = SIGNING_SECRET) -> str:
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def base64_signature(body: bytes, secret: bytes = SIGNING_SECRET) -> str:
+    return base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode()
+
+
+def post_lead(
+    client: httpx.Client,
+    body: bytes,
+    *,
+    api_key: str | None = API_KEYS[0],
+    signature: str | None = "hex",
+    content_type: str = "application/json",
+    signature_header: str = "X-Signature",
+) -> httpx.Response:
+    """POST a lead, with the signature given as "hex", "base64", a value or None."""
+    headers = {"Content-Type": content_type}
+    if api_key is not None:
+        headers["X-API-Key"] = api_key
+    if signature == "hex":
+        headers[signature_header] = hex_signature(body)
+    elif signature == "base64":
+        headers[signature_header] = base64_signature(body)
+    elif signature is not None:
+        headers[signature_header] = signature
+    return client.post("/lead", content=body, headers=headers)
+
+
+def fetch_rows(db_path: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(db_path) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute("SELECT * FROM messages ORDER BY id").fetchall()
+    return [dict(row) for row in rows]
+
+
+def fetch_row(db_path: Path, row_id: int) -> dict[str, Any]:
+    matching = [row for row in fetch_rows(db_path) if row["id"] == row_id]
+    assert len(matching) == 1, f"expected one row with id {row_id}"
+    return matching[0]
+
+
+def row_status(db_path: Path, row_id: int) -> str:
+    return str(fetch_row(db_path, row_id)["status"])
+
+
+def wait_until(condition: Callable[[], bool], description: str) -> None:
+    """Poll until condition holds. Fails after WAIT_SECONDS, an upper bound only."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {WAIT_SECONDS} s waiting until {description}")
+
+
+def handler_calls(log_path: Path) -> list[dict[str, Any]]:
+    if not log_path.exists():
+        return []
+    lines = log_path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """Check the RFC 9457 shape and return the problem document."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    assert isinstance(problem["type"], str) and problem["type"]
+    assert isinstance(problem["title"], str) and problem["title"]
+    assert isinstance(problem["detail"], str) and problem["detail"]
+    return problem
+
+
+def run_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m fixturepkg` with the assembled package on PYTHONPATH."""
+    spec = importlib.util.find_spec(PACKAGE)
+    assert spec is not None and spec.origin is not None, "fixturepkg not importable"
+    package_root = Path(spec.origin).parent.parent
+    python_path = os.pathsep.join(
+        part for part in (str(package_root), os.environ.get("PYTHONPATH")) if part
+    )
+    return subprocess.run(
+        [sys.executable, "-m", PACKAGE, *args],
+        env={**os.environ, **env, "PYTHONPATH": python_path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+# Acceptance and storage
+
+
+def test_lead_accepted_and_raw_bytes_stored(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    lead_id = f"raw-{time.time_ns()}"
+    body = (
+        '{ "role" : "buyer",\n  "lead_id": "' + lead_id + '",'
+        ' "contact": {"email": "zoë@example.com", "name": "Zoë"},'
+        ' "extra": [1, 2.50, null] }'
+    ).encode()
+
+    response = post_lead(client, body)
+
+    assert response.status_code == 202, response.text
+    document = response.json()
+    assert document["status"] == "accepted"
+    row = fetch_row(main_receiver.db_path, document["id"])
+    assert row["body"] == body
+    assert row["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert row["message"] == "buyerLead"
+    assert row["operation_id"] == "receiveLead"
+    received_at = datetime.fromisoformat(row["received_at"])
+    assert received_at.utcoffset() == timedelta(0)
+
+
+def test_stored_headers_exclude_credentials(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    body = lead_body()
+
+    response = post_lead(client, body)
+
+    assert response.status_code == 202, response.text
+    headers = json.loads(
+        fetch_row(main_receiver.db_path, response.json()["id"])["headers"]
+    )
+    assert headers["content-type"] == "application/json"
+    assert headers["x-signature"] == hex_signature(body)
+    assert "user-agent" in headers
+    assert "x-api-key" not in headers
+    assert API_KEYS[0] not in json.dumps(headers)
+
+
+def test_seller_lead_stored_as_seller_message(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    response = post_lead(client, lead_body(role="seller"))
+
+    assert response.status_code == 202, response.text
+    row = fetch_row(main_receiver.db_path, response.json()["id"])
+    assert row["message"] == "sellerLead"
+
+
+def test_duplicate_returns_same_id(client: httpx.Client, main_receiver: Any) -> None:
+    body = lead_body()
+
+    first = post_lead(client, body)
+    second = post_lead(client, body, signature="base64")
+
+    assert first.status_code == 202, first.text
+    assert second.status_code == 200, second.text
+    assert second.json() == {"id": first.json()["id"], "status": "duplicate"}
+    stored = [row for row in fetch_rows(main_receiver.db_path) if row["body"] == body]
+    assert len(stored) == 1
+
+
+def test_concurrent_duplicates_store_one_row(
+    main_receiver: Any,
+) -> None:
+    body = lead_body()
+
+    def deliver(_: int) -> httpx.Response:
+        with httpx.Client(base_url=main_receiver.base_url, timeout=10.0) as http:
+            return post_lead(http, body)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(deliver, range(8)))
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 7 + [202]
+    assert len({response.json()["id"] for response in responses}) == 1
+    stored = [row for row in fetch_rows(main_receiver.db_path) if row["body"] == body]
+    assert len(stored) == 1
+
+
+def test_concurrent_distinct_leads_all_stored(main_receiver: Any) -> None:
+    bodies = [lead_body() for _ in range(24)]
+
+    def deliver(body: bytes) -> httpx.Response:
+        with httpx.Client(base_url=main_receiver.base_url, timeout=10.0) as http:
+            return post_lead(http, body)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(deliver, bodies))
+
+    assert [response.status_code for response in responses] == [202] * len(bodies)
+    ids = [response.json()["id"] for response in responses]
+    assert len(set(ids)) == len(bodies)
+    stored = {row["id"]: row["body"] for row in fetch_rows(main_receiver.db_path)}
+    assert [stored[row_id] for row_id in ids] == bodies
+
+
+def test_health_needs_no_credentials(client: httpx.Client) -> None:
+    response = client.get("/_health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+# Authentication and signatures
+
+
+@pytest.mark.parametrize(
+    "api_key", [None, "", "wrong-key", API_KEYS[0] + "x", API_KEYS[0][:-1]]
+)
+def test_invalid_api_key_rejected(
+    client: httpx.Client, main_receiver: Any, api_key: str | None
+) -> None:
+    rows_before = len(fetch_rows(main_receiver.db_path))
+
+    response = post_lead(client, lead_body(), api_key=api_key)
+
+    assert_problem(response, 401)
+    assert len(fetch_rows(main_receiver.db_path)) == rows_before
+    for key in API_KEYS:
+        assert key not in response.text
+
+
+def test_rotated_second_api_key_accepted(client: httpx.Client) -> None:
+    response = post_lead(client, lead_body(), api_key=API_KEYS[1])
+
+    assert response.status_code == 202, response.text
+
+
+def test_authentication_checked_before_body(client: httpx.Client) -> None:
+    response = post_lead(
+        client, b"not json", api_key="wrong-key", content_type="text/plain"
+    )
+
+    assert_problem(response, 401)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        f"Bearer {BEARER_TOKEN}",
+        f"bearer {BEARER_TOKEN}",
+        "Basic " + base64.b64encode(BASIC_CREDENTIAL.encode()).decode(),
+    ],
+)
+def test_status_accepts_bearer_or_basic(
+    client: httpx.Client, authorization: str
+) -> None:
+    body = json.dumps({"lead_id": f"s-{time.time_ns()}", "state": "open"}).encode()
+    headers = {
+        "Authorization": authorization,
+        "Content-Type": "application/json",
+        "X-Signature": hex_signature(body),
+    }
+
+    response = client.post("/status", content=body, headers=headers)
+
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        f"Bearer {BEARER_TOKEN}-wrong",
+        f"Basic {BEARER_TOKEN}",
+        "Basic " + base64.b64encode(b"relay:wrong").decode(),
+        f"Token {BEARER_TOKEN}",
+    ],
+)
+def test_status_rejects_invalid_authorization(
+    client: httpx.Client, authorization: str | None
+) -> None:
+    body = json.dumps({"lead_id": "s-1", "state": "open"}).encode()
+    headers = {"Content-Type": "application/json", "X-Signature": hex_signature(body)}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+
+    response = client.post("/status", content=body, headers=headers)
+
+    assert_problem(response, 401)
+    assert "Bearer" in response.headers["www-authenticate"]
+    assert "Basic" in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(
+    "signature_format", ["hex", "base64", "sha256=hex", "SHA256=base64", "hex-upper"]
+)
+def test_signature_formats_accepted(
+    client: httpx.Client, signature_format: str
+) -> None:
+    body = lead_body()
+    signatures = {
+        "hex": hex_signature(body),
+        "base64": base64_signature(body),
+        "sha256=hex": "sha256=" + hex_signature(body),
+        "SHA256=base64": "SHA256=" + base64_signature(body),
+        "hex-upper": hex_signature(body).upper(),
+    }
+
+    response = post_lead(client, body, signature=signatures[signature_format])
+
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    "signature_case", ["absent", "empty", "wrong-secret", "other-body", "garbage"]
+)
+def test_invalid_signature_rejected(
+    client: httpx.Client, main_receiver: Any, signature_case: str
+) -> None:
+    body = lead_body()
+    signatures: dict[str, str | None] = {
+        "absent": None,
+        "empty": "",
+        "wrong-secret": hex_signature(body, b"another-secret"),
+        "other-body": hex_signature(body + b" "),
+        "garbage": "sha256=not-a-signature",
+    }
+    rows_before = len(fetch_rows(main_receiver.db_path))
+
+    response = post_lead(client, body, signature=signatures[signature_case])
+
+    problem = assert_problem(response, 401)
+    assert problem["type"].endswith("invalid-signature")
+    assert len(fetch_rows(main_receiver.db_path)) == rows_before
+
+
+# Rejected requests
+
+
+def test_body_over_limit_rejected_by_content_length(client: httpx.Client) -> None:
+    body = lead_body(email="a" * MAX_BODY_BYTES + "@example.com")
+
+    response = post_lead(client, body)
+
+    problem = assert_problem(response, 413)
+    assert str(MAX_BODY_BYTES) in problem["detail"]
+
+
+def test_body_over_limit_rejected_while_streaming(client: httpx.Client) -> None:
+    chunk = b" " * 1024
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"role": "buyer"'
+        for _ in range(MAX_BODY_BYTES // len(chunk) + 2):
+            yield chunk
+        yield b"}"
+
+    response = client.post(
+        "/lead",
+        content=chunks(),
+        headers={"X-API-Key": API_KEYS[0], "Content-Type": "application/json"},
+    )
+
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413)
+
+
+def test_body_at_limit_accepted(client: httpx.Client) -> None:
+    body = lead_body()
+    body = body[:-1] + b" " * (MAX_BODY_BYTES - len(body)) + b"}"
+
+    response = post_lead(client, body)
+
+    assert len(body) == MAX_BODY_BYTES
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin-1",
+        "",
+    ],
+)
+def test_non_json_content_type_rejected(
+    client: httpx.Client, content_type: str
+) -> None:
+    response = post_lead(client, lead_body(), content_type=content_type)
+
+    assert_problem(response, 415)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/vnd.leads+json", "Application/JSON; charset=UTF-8"],
+)
+def test_json_media_types_accepted(client: httpx.Client, content_type: str) -> None:
+    response = post_lead(client, lead_body(), content_type=content_type)
+
+    assert response.status_code == 202, response.text
+
+
+def test_wrong_method_returns_405_problem(client: httpx.Client) -> None:
+    response = client.get("/lead", headers={"X-API-Key": API_KEYS[0]})
+
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "POST"
+
+
+def test_unknown_path_returns_404_problem(client: httpx.Client) -> None:
+    response = client.post("/no-such-endpoint", content=b"{}")
+
+    assert_problem(response, 404)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"role": "buyer"', b'{"lead_id": NaN}', b'{"x": Infinity}', b"\xff\xfe{}", b""],
+)
+def test_malformed_json_rejected(client: httpx.Client, body: bytes) -> None:
+    response = post_lead(client, body)
+
+    problem = assert_problem(response, 400)
+    assert problem["type"].endswith("malformed-json")
+
+
+def test_invalid_email_reported_without_echo(client: httpx.Client) -> None:
+    distinctive = "zq-private-8841@@example..invalid"
+
+    response = post_lead(client, lead_body(email=distinctive))
+
+    problem = assert_problem(response, 422)
+    assert [error["pointer"] for error in problem["errors"]] == ["/contact/email"]
+    assert problem["errors"][0]["field"] == "contact.email"
+    assert problem["errors"][0]["reason"] == "value is not a valid email address"
+    assert "zq-private" not in response.text
+    assert "8841" not in response.text
+
+
+def test_custom_validator_message_not_echoed(client: httpx.Client) -> None:
+    lead = {
+        "role": "buyer",
+        "lead_id": "custom-1",
+        "contact": {"email": "a@example.com", "name": "zq-secret-name-6620"},
+    }
+
+    response = post_lead(client, json.dumps(lead).encode())
+
+    problem = assert_problem(response, 422)
+    assert [error["pointer"] for error in problem["errors"]] == ["/contact/name"]
+    assert "zq-secret" not in response.text
+    assert "6620" not in response.text
+
+
+def test_wrong_type_reported_with_pointer(client: httpx.Client) -> None:
+    body = json.dumps(
+        {"role": "seller", "lead_id": 73311, "contact": {"email": "a@example.com"}}
+    ).encode()
+
+    response = post_lead(client, body)
+
+    problem = assert_problem(response, 422)
+    assert [error["pointer"] for error in problem["errors"]] == ["/lead_id"]
+    assert "73311" not in response.text
+
+
+@pytest.mark.parametrize("role", ["zq-landlord-5512", None])
+def test_unknown_or_missing_discriminator_rejected(
+    client: httpx.Client, role: str | None
+) -> None:
+    lead: dict[str, Any] = {"lead_id": "x", "contact": {"email": "a@example.com"}}
+    if role is not None:
+        lead["role"] = role
+
+    response = post_lead(client, json.dumps(lead).encode())
+
+    problem = assert_problem(response, 422)
+    assert len(problem["errors"]) == 1
+    error = problem["errors"][0]
+    assert error["pointer"] == "/role"
+    assert "role" in error["reason"]
+    assert "'buyer'" in error["reason"]
+    assert "'seller'" in error["reason"]
+    assert "zq-landlord" not in response.text
+
+
+def test_single_model_route_reports_pointer(client: httpx.Client) -> None:
+    body = json.dumps({"lead_id": "s-2", "state": "zq-unknown-state"}).encode()
+    headers = {
+        "Authorization": f"Bearer {BEARER_TOKEN}",
+        "Content-Type": "application/json",
+        "X-Signature": hex_signature(body),
+    }
+
+    response = client.post("/status", content=body, headers=headers)
+
+    problem = assert_problem(response, 422)
+    assert [error["pointer"] for error in problem["errors"]] == ["/state"]
+    assert "zq-unknown" not in response.text
+
+
+def test_non_object_body_rejected(client: httpx.Client) -> None:
+    response = post_lead(client, b"[1, 2]")
+
+    problem = assert_problem(response, 422)
+    assert problem["errors"]
+
+
+# Handler worker
+
+
+def test_handler_receives_each_message(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    log_path = Path(main_receiver.db_path).parent / "handler-calls.jsonl"
+    buyer = lead_body(role="buyer")
+    seller = lead_body(role="seller")
+    buyer_id = post_lead(client, buyer).json()["id"]
+    seller_id = post_lead(client, seller).json()["id"]
+
+    def both_done() -> bool:
+        buyer_status = row_status(main_receiver.db_path, buyer_id)
+        seller_status = row_status(main_receiver.db_path, seller_id)
+        return buyer_status == "done" and seller_status == "done"
+
+    wait_until(both_done, "both rows are done")
+
+    calls = handler_calls(log_path)
+    buyer_lead_id = json.loads(buyer)["lead_id"]
+    seller_lead_id = json.loads(seller)["lead_id"]
+    buyer_calls = [c for c in calls if c["payload"]["lead_id"] == buyer_lead_id]
+    seller_calls = [c for c in calls if c["payload"]["lead_id"] == seller_lead_id]
+    assert [c["method"] for c in buyer_calls] == ["on_buyer_lead"]
+    assert [c["type"] for c in buyer_calls] == ["BuyerLead"]
+    assert [c["method"] for c in seller_calls] == ["on_seller_lead"]
+    assert fetch_row(main_receiver.db_path, buyer_id)["attempts"] == 1
+
+
+# Configuration errors
+
+
+@pytest.mark.parametrize("api_keys", ["", " , "])
+@pytest.mark.usefixtures("package_root")
+def test_serve_without_api_keys_exits_2(tmp_path: Path, api_keys: str) -> None:
+    env = receiver_env(tmp_path, RECEIVER_API_KEYS=api_keys)
+
+    completed = run_cli(env, "serve", "--host", "127.0.0.1", "--port", "9")
+
+    assert completed.returncode == 2
+    assert "RECEIVER_API_KEYS" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "inbox.sqlite3").exists()
+
+
+@pytest.mark.usefixtures("package_root")
+def test_serve_with_unimportable_handler_exits_2(tmp_path: Path) -> None:
+    env = receiver_env(tmp_path, RECEIVER_HANDLER=f"{PACKAGE}.handlers:NoSuchHandler")
+
+    completed = run_cli(env, "serve", "--host", "127.0.0.1", "--port", "9")
+
+    assert completed.returncode == 2
+    assert "RECEIVER_HANDLER" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+# Failing handler, dead rows and the inbox command line
+
+
+@pytest.fixture(scope="module")
+def failing_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment of a receiver whose handler always raises.
+
+    It also moves the signature to a custom header.
+    """
+    return receiver_env(
+        tmp_path_factory.mktemp("failing"),
+        RECEIVER_HANDLER=f"{PACKAGE}.handlers:FailingHandler",
+        RECEIVER_MAX_ATTEMPTS="3",
+        RECEIVER_RETRY_BASE_SECONDS="0.01",
+        RECEIVER_SIGNING_SECRET=SIGNING_SECRET.decode(),
+        RECEIVER_SIGNATURE_HEADER="X-Hub-Signature-256",
+    )
+
+
+@pytest.fixture(scope="module")
+def failing_receiver(
+    runtime_testing: Any, failing_env: dict[str, str]
+) -> Iterator[Any]:
+    with runtime_testing.running_receiver(PACKAGE, failing_env) as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def dead_row(failing_receiver: Any) -> dict[str, Any]:
+    """A lead that the failing handler has exhausted all attempts on."""
+    body = lead_body(role="seller")
+    with httpx.Client(base_url=failing_receiver.base_url, timeout=10.0) as http:
+        response = post_lead(
+            http, body, signature_header="X-Hub-Signature-256", signature="base64"
+        )
+    assert response.status_code == 202, response.text
+    row_id = response.json()["id"]
+
+    def is_dead() -> bool:
+        return row_status(failing_receiver.db_path, row_id) == "dead"
+
+    wait_until(is_dead, f"row {row_id} is dead")
+    return fetch_row(failing_receiver.db_path, row_id)
+
+
+def test_signature_header_override(failing_receiver: Any) -> None:
+    body = lead_body()
+    with httpx.Client(base_url=failing_receiver.base_url, timeout=10.0) as http:
+        response = post_lead(http, body, signature_header="X-Signature")
+
+    problem = assert_problem(response, 401)
+    assert "X-Hub-Signature-256" in problem["detail"]
+
+
+def test_failing_handler_retried_until_dead(
+    failing_receiver: Any, dead_row: dict[str, Any]
+) -> None:
+    log_path = Path(failing_receiver.db_path).parent / "handler-calls.jsonl"
+    lead_id = json.loads(dead_row["body"])["lead_id"]
+    calls = [
+        call
+        for call in handler_calls(log_path)
+        if call["payload"]["lead_id"] == lead_id
+    ]
+
+    assert dead_row["attempts"] == 3
+    assert dead_row["last_error"] == "RuntimeError: handler failed on purpose"
+    assert [call["method"] for call in calls] == ["on_seller_lead"] * 3
+
+
+def test_failing_handler_does_not_affect_responses(failing_receiver: Any) -> None:
+    with httpx.Client(base_url=failing_receiver.base_url, timeout=10.0) as http:
+        first = post_lead(http, lead_body(), signature_header="X-Hub-Signature-256")
+
+    assert first.status_code == 202, first.text
+
+
+def test_inbox_list_shows_dead_row(
+    failing_env: dict[str, str], failing_receiver: Any, dead_row: dict[str, Any]
+) -> None:
+    completed = run_cli(failing_env, "inbox", "list", "--status", "dead")
+
+    assert completed.returncode == 0, completed.stderr
+    lines = [line.split("\t") for line in completed.stdout.splitlines()]
+    matching = [fields for fields in lines if fields[0] == str(dead_row["id"])]
+    assert matching == [
+        [str(dead_row["id"]), "dead", "sellerLead", dead_row["received_at"], "3"]
+    ]
+
+
+def test_inbox_list_limit(
+    failing_env: dict[str, str], failing_receiver: Any, dead_row: dict[str, Any]
+) -> None:
+    completed = run_cli(failing_env, "inbox", "list", "--limit", "1")
+
+    assert completed.returncode == 0, completed.stderr
+    assert len(completed.stdout.splitlines()) == 1
+
+
+def test_inbox_show_prints_row_json(
+    failing_env: dict[str, str], failing_receiver: Any, dead_row: dict[str, Any]
+) -> None:
+    completed = run_cli(failing_env, "inbox", "show", str(dead_row["id"]))
+
+    assert completed.returncode == 0, completed.stderr
+    shown = json.loads(completed.stdout)
+    assert shown["id"] == dead_row["id"]
+    assert shown["status"] == "dead"
+    assert shown["body"] == json.loads(dead_row["body"])
+    assert shown["last_error"] == dead_row["last_error"]
+    assert "x-hub-signature-256" in shown["headers"]
+
+
+def test_inbox_show_unknown_id_fails(
+    failing_env: dict[str, str], failing_receiver: Any
+) -> None:
+    completed = run_cli(failing_env, "inbox", "show", "999999")
+
+    assert completed.returncode == 1
+    assert "999999" in completed.stderr
+
+
+def test_inbox_stats_counts_statuses(
+    failing_env: dict[str, str], failing_receiver: Any, dead_row: dict[str, Any]
+) -> None:
+    completed = run_cli(failing_env, "inbox", "stats")
+
+    assert completed.returncode == 0, completed.stderr
+    counts = dict(line.split("\t") for line in completed.stdout.splitlines())
+    assert set(counts) == {"pending", "done", "dead", "total"}
+    assert int(counts["dead"]) >= 1
+    statuses = [row["status"] for row in fetch_rows(failing_receiver.db_path)]
+    assert int(counts["total"]) == len(statuses)
+
+
+@pytest.mark.usefixtures("package_root")
+def test_inbox_command_without_database_fails(tmp_path: Path) -> None:
+    env = receiver_env(tmp_path)
+
+    completed = run_cli(env, "inbox", "list")
+
+    assert completed.returncode == 1
+    assert "RECEIVER_DB_PATH" in completed.stderr
+    assert not (tmp_path / "inbox.sqlite3").exists()
+
+
+def test_retried_row_handled_after_restart(
+    runtime_testing: Any,
+    failing_receiver: Any,
+    dead_row: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    env = receiver_env(
+        tmp_path,
+        RECEIVER_HANDLER=f"{PACKAGE}.handlers:RecordingHandler",
+    )
+    db_copy = Path(env["RECEIVER_DB_PATH"])
+    with (
+        sqlite3.connect(failing_receiver.db_path) as source,
+        sqlite3.connect(db_copy) as target,
+    ):
+        source.backup(target)
+
+    retried = run_cli(env, "inbox", "retry", str(dead_row["id"]))
+    retried_again = run_cli(env, "inbox", "retry", str(dead_row["id"]))
+
+    assert retried.returncode == 0, retried.stderr
+    assert fetch_row(db_copy, dead_row["id"])["status"] == "pending"
+    assert fetch_row(db_copy, dead_row["id"])["attempts"] == 0
+    assert retried_again.returncode == 1
+    assert "pending" in retried_again.stderr
+
+    with runtime_testing.running_receiver(PACKAGE, env) as receiver:
+
+        def is_done() -> bool:
+            return row_status(db_copy, dead_row["id"]) == "done"
+
+        wait_until(is_done, "the retried row is done")
+    calls = handler_calls(tmp_path / "handler-calls.jsonl")
+
+    assert receiver.process.returncode is not None
+    assert "inbox worker stopped" in receiver.output_text()
+    assert "inbox writer stopped" in receiver.output_text()
+    assert [call["method"] for call in calls] == ["on_seller_lead"]
+    assert calls[0]["payload"]["lead_id"] == json.loads(dead_row["body"])["lead_id"]
+
+
+# Storage without a handler
+
+
+def test_without_handler_rows_stay_pending(
+    runtime_testing: Any, tmp_path: Path
+) -> None:
+    env = receiver_env(tmp_path)
+    with (
+        runtime_testing.running_receiver(PACKAGE, env) as receiver,
+        httpx.Client(base_url=receiver.base_url, timeout=10.0) as http,
+    ):
+        accepted = post_lead(http, lead_body(), signature=None)
+        row = fetch_row(receiver.db_path, accepted.json()["id"])
+        log = receiver.output_text()
+
+    assert accepted.status_code == 202, accepted.text
+    assert row["status"] == "pending"
+    assert "no handler configured" in log
+
+
+def test_storage_failure_returns_503(runtime_testing: Any, tmp_path: Path) -> None:
+    env = receiver_env(tmp_path)
+    with (
+        runtime_testing.running_receiver(PACKAGE, env) as receiver,
+        httpx.Client(base_url=receiver.base_url, timeout=10.0) as http,
+    ):
+        with sqlite3.connect(receiver.db_path) as connection:
+            connection.execute("DROP TABLE messages")
+        response = post_lead(http, lead_body(), signature=None)
+        log = receiver.output_text()
+
+    assert_problem(response, 503)
+    assert "storing a buyerLead message for receiveLead failed" in log
