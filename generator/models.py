@@ -35,7 +35,6 @@ _OPTIONS: dict[str, Any] = {
     "use_standard_collections": True,
     "use_schema_description": True,
     "use_field_description": True,
-    "allow_population_by_field_name": True,
     "snake_case_field": True,
     "use_double_quotes": True,
     "use_missing_sentinel": True,

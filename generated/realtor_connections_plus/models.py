@@ -43,7 +43,6 @@ class LeadContact(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        validate_by_name=True,
     )
     first_name: StrictStr | MISSING = MISSING
     """
@@ -70,7 +69,6 @@ class ListingAgent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        validate_by_name=True,
     )
     name: StrictStr | MISSING = MISSING
     """
@@ -93,7 +91,6 @@ class LeadProperty(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        validate_by_name=True,
     )
     listing_url: AnyUrl | MISSING = MISSING
     """
@@ -168,7 +165,6 @@ class FinanceInfo(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        validate_by_name=True,
     )
     pre_approved: StrictBool | MISSING = MISSING
     """
@@ -195,7 +191,6 @@ class SellerProperty(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        validate_by_name=True,
     )
     address: StrictStr | MISSING = MISSING
     """
@@ -230,7 +225,6 @@ class BuyerLeadPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        validate_by_name=True,
     )
     lead_id: StrictStr
     """
@@ -278,7 +272,6 @@ class SellerLeadPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        validate_by_name=True,
     )
     lead_id: StrictStr
     """
