@@ -16,8 +16,9 @@ import click
 
 from . import __version__
 from .check import compare
+from .load import DEFAULT_MAX_BYTES
 from .models import generate_models
-from .pipeline import RECEIVE_CHOICES, Options, build, load_document
+from .pipeline import RECEIVE_CHOICES, Options, build, check_document, load_document
 from .render import build_context
 from .write import write_tree
 
@@ -55,6 +56,13 @@ def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Allow file $refs to leave the spec's folder.",
         ),
+        click.option(
+            "--max-spec-bytes",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_BYTES,
+            show_default=True,
+            help="Largest spec file, or file it refers to, that is read, in bytes.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -67,8 +75,9 @@ def _options(
     package: str | None,
     receive: str,
     allow_outside_refs: bool,
+    max_spec_bytes: int,
 ) -> Options:
-    return Options(spec, output, package, receive, allow_outside_refs)
+    return Options(spec, output, package, receive, allow_outside_refs, max_spec_bytes)
 
 
 @click.group()
@@ -127,7 +136,9 @@ def check(**kwargs: Any) -> None:
 def validate(**kwargs: Any) -> None:
     """Load, resolve and check SPEC without writing anything."""
     options = _options(**kwargs)
-    document = load_document(options)
+    document, warnings = check_document(options)
+    for warning in warnings:
+        click.echo(warning.format(), err=True)
     click.echo(
         f"{options.spec.as_posix()}: valid AsyncAPI {document.asyncapi_version}, "
         f"{len(document.operations)} operations, {len(document.messages)} messages",

@@ -25,6 +25,9 @@ DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 # An alias can repeat a subtree many times without costing memory in PyYAML, but
 # every later walk of the tree pays for each repetition ("billion laughs").
 MAX_EXPANDED_NODES = 2_000_000
+# Later steps walk documents recursively, a few Python frames per level, so
+# depth stays well under the interpreter's default limit of 1000 frames.
+MAX_DEPTH = 200
 
 
 class LocatedDict(dict[str, Any]):
@@ -32,6 +35,7 @@ class LocatedDict(dict[str, Any]):
 
     location: SourceLocation
     value_locations: dict[str, SourceLocation]
+    key_locations: dict[str, SourceLocation]
 
 
 class LocatedList(list[Any]):
@@ -69,6 +73,14 @@ def location_of(container: Any, key: str | int) -> SourceLocation | None:
     return getattr(container, "location", None)
 
 
+def key_location_of(container: Any, key: str) -> SourceLocation | None:
+    """Return where the key `key` of a mapping is written, for diagnostics."""
+    if isinstance(container, LocatedDict):
+        found = container.key_locations.get(key)
+        return found if found is not None else location_of(container, key)
+    return getattr(container, "location", None)
+
+
 def load_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedFile:
     """Read and parse one spec file; raise InputError for any problem in it."""
     name = display_path(path)
@@ -94,11 +106,37 @@ def load_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedFile:
             f"file is not valid UTF-8 (byte {error.start}); save it as UTF-8",
             SourceLocation(name, line, 1),
         ) from None
-    if path.suffix.lower() == ".json":
-        root = _parse_json(text, name)
-    else:
-        root = _parse_yaml(text, name)
+    try:
+        if path.suffix.lower() == ".json":
+            root = _parse_json(text, name)
+        else:
+            root = _parse_yaml(text, name)
+    except RecursionError:
+        raise fail(
+            f"nesting is deeper than {MAX_DEPTH} levels; no AsyncAPI document "
+            "needs that, so check the file for runaway brackets",
+            start,
+        ) from None
+    _check_depth(root, name)
     return LoadedFile(path=path, display_name=name, root=root)
+
+
+def _check_depth(root: Any, name: str) -> None:
+    """Reject documents nested deeper than the later steps can walk."""
+    pending: list[tuple[Any, int]] = [(root, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            where = getattr(node, "location", None) or SourceLocation(name, 1, 1)
+            raise fail(
+                f"nesting is deeper than {MAX_DEPTH} levels; no AsyncAPI document "
+                "needs that, so check the file for runaway brackets",
+                where,
+            )
+        if isinstance(node, dict):
+            pending.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            pending.extend((child, depth + 1) for child in node)
 
 
 def _parse_json(text: str, name: str) -> Any:
@@ -147,6 +185,8 @@ class _LocatingJSONDecoder(json.JSONDecoder):
         result = LocatedDict()
         result.location = location
         result.value_locations = {}
+        # The JSON scanner reports no key positions; a key sits on its value's line.
+        result.key_locations = result.value_locations
         for key, value in pairs:
             if key in result:
                 raise fail(f"duplicate key {key!r}; keep only one", location)
@@ -232,6 +272,7 @@ def _construct_mapping(loader: _CoreSchemaLoader, node: yaml.MappingNode) -> Any
     result = LocatedDict()
     result.location = _mark_location(loader, node)
     result.value_locations = {}
+    result.key_locations = {}
     yield result
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
@@ -247,6 +288,7 @@ def _construct_mapping(loader: _CoreSchemaLoader, node: yaml.MappingNode) -> Any
             )
         result[key] = loader.construct_object(value_node, deep=True)
         result.value_locations[key] = _mark_location(loader, value_node)
+        result.key_locations[key] = _mark_location(loader, key_node)
 
 
 def _construct_sequence(loader: _CoreSchemaLoader, node: yaml.SequenceNode) -> Any:

@@ -172,7 +172,8 @@ def _unions(document: Document) -> str:
     for operation in document.operations:
         if not operation.union_name:
             continue
-        members = " | ".join(m.payload_class or "None" for m in operation.messages)
+        classes = [m.payload_class for m in operation.messages if m.payload_class]
+        members = " | ".join(dict.fromkeys(classes))
         if operation.discriminator:
             tag = operation.discriminator
             annotation = f"Annotated[{members}, Field(discriminator={tag!r})]"

@@ -363,12 +363,10 @@ class _Normalizer:
         )
         union_name = None
         discriminator = None
-        if len(messages) > 1 and all(m.payload_class for m in messages):
-            union_name = unique(
-                pascal_case(operation_id) + "Payload", self.message_names
-            )
-            self.registry.reserve(union_name)
-            discriminator = self._discriminator(messages)
+        with_payload = tuple(m for m in messages if m.payload_class)
+        if len(set(m.payload_class for m in with_payload)) > 1:
+            union_name = self.registry.claim(pascal_case(operation_id) + "Payload")
+            discriminator = self._discriminator(with_payload)
         bindings = (node.get("bindings") or {}).get("http") or {}
         method = _text(bindings.get("method")).upper() or "POST"
         alternatives = sorted(

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Diagnostic, fail
-from .load import load_file
+from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .naming import is_identifier, snake_case
 from .normalize import Document, normalize
 from .render import Origin, render_package
 from .resolve import Resolver
-from .validate import validate_document
+from .validate import check_meaning, validate_document
 from .write import manifest_bytes, manifest_name
 
 RECEIVE_CHOICES = ("publish", "subscribe")
@@ -33,6 +33,7 @@ class Options:
     package: str | None = None
     receive: str = "publish"
     allow_outside_refs: bool = False
+    max_spec_bytes: int = DEFAULT_MAX_BYTES
 
     @property
     def package_name(self) -> str:
@@ -58,11 +59,21 @@ def default_package(spec: Path) -> str:
 
 def load_document(options: Options) -> Document:
     """Run the front end: load, validate, resolve and normalize the spec."""
-    loaded = load_file(options.spec)
+    return check_document(options)[0]
+
+
+def check_document(options: Options) -> tuple[Document, list[Diagnostic]]:
+    """Run the front end and return the document with any warnings."""
+    loaded = load_file(options.spec, max_bytes=options.max_spec_bytes)
     validate_document(loaded)
-    resolver = Resolver(loaded, allow_outside_root=options.allow_outside_refs)
+    resolver = Resolver(
+        loaded,
+        allow_outside_root=options.allow_outside_refs,
+        max_bytes=options.max_spec_bytes,
+    )
     resolver.check_all()
-    return normalize(resolver, receive=options.receive)
+    document = normalize(resolver, receive=options.receive)
+    return document, check_meaning(loaded, document)
 
 
 def build(options: Options) -> Build:
@@ -73,14 +84,14 @@ def build(options: Options) -> Build:
             f"--package {package!r} is not a valid Python package name; use "
             "lowercase letters, digits and underscores"
         )
-    document = load_document(options)
+    document, front_warnings = check_document(options)
     models_code = generate_models(document)
     files, warnings = render_package(
         document, package=package, models_code=models_code, origin=origin(options)
     )
     manifest = manifest_name(package)
     files[manifest] = manifest_bytes(package, files)
-    return Build(package, manifest, files, tuple(warnings))
+    return Build(package, manifest, files, tuple(front_warnings + warnings))
 
 
 def origin(options: Options) -> Origin:

@@ -182,10 +182,21 @@ class Resolver:
             where = self.location(current.target, current.node, "$ref")
             target = self.parse_ref(ref, current.target, where)
             if target in seen:
+                # Name the cycle from its smallest member, so that reaching it
+                # from any member gives the same message and one diagnostic.
+                members = seen[seen.index(target) :]
+                start = members.index(min(members))
+                members = members[start:] + members[:start]
                 cycle = " -> ".join(
-                    f"{self.display_name(t.file)}#{t.pointer}" for t in [*seen, target]
+                    f"{self.display_name(t.file)}#{t.pointer}"
+                    for t in [*members, members[0]]
                 )
-                raise _ref_error(f"$ref cycle with no schema in it: {cycle}", where)
+                first = members[0]
+                raise _ref_error(
+                    f"$ref cycle with no schema in it: {cycle}; make one of them "
+                    "a schema",
+                    self.location(first),
+                )
             seen.append(target)
             current = Resolved(self.lookup(target, ref, where), target)
         return current

@@ -36,9 +36,6 @@ class SchemaRegistry:
     _taken: set[str] = field(default_factory=set)
     _problems: list[Diagnostic] = field(default_factory=list)
 
-    def reserve(self, name: str) -> None:
-        self._taken.add(name)
-
     def add_payload(
         self,
         schema: Any,
@@ -67,7 +64,7 @@ class SchemaRegistry:
         if is_ref(schema):
             resolved = self.resolver.follow(schema, base)
             return self._name_target(resolved.target, resolved.node, openapi=openapi)
-        name = self._claim(inline_name)
+        name = self.claim(inline_name)
         self.definitions[name] = self._convert(schema, base, openapi=openapi)
         return name
 
@@ -75,7 +72,7 @@ class SchemaRegistry:
         known = self._names.get(target)
         if known is not None:
             return known
-        name = self._claim(self._preferred_name(target, node))
+        name = self.claim(self._preferred_name(target, node))
         self._names[target] = name
         # Register the name before converting, so a recursive schema finds it.
         self.definitions[name] = {}
@@ -92,7 +89,8 @@ class SchemaRegistry:
             raw = PurePosixPath(target.file.name).stem
         return raw if is_identifier(raw) and raw[:1].isupper() else pascal_case(raw)
 
-    def _claim(self, name: str) -> str:
+    def claim(self, name: str) -> str:
+        """Return `name`, or `name` with a number, unused by any other class."""
         candidate = name
         counter = 2
         while candidate in self._taken:

@@ -11,8 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jsonschema
+
 from .errors import Diagnostic, InputError, SourceLocation
-from .load import LoadedFile, location_of
+from .load import LoadedFile, key_location_of, location_of
+from .normalize import Document, Operation
+from .samples import Samples
 
 SUPPORTED = re.compile(r"^(2\.[0-6]\.\d+|3\.0\.\d+)$")
 
@@ -78,3 +82,96 @@ def validate_document(loaded: LoadedFile) -> None:
             problems.append(Diagnostic(f"`{key}` must be a mapping", where(root, key)))
     if problems:
         raise InputError(problems)
+
+
+def check_meaning(loaded: LoadedFile, document: Document) -> list[Diagnostic]:
+    """Check what only shows once refs are resolved; return the warnings.
+
+    Duplicate operation ids, message examples that break their own payload
+    schema, and channel parameters that do not match the channel's address.
+    Raises InputError when any of them is an error.
+    """
+    problems: list[Diagnostic] = []
+    seen: dict[str, Operation] = {}
+    for operation in document.operations:
+        first = seen.setdefault(operation.operation_id, operation)
+        if first is not operation:
+            problems.append(
+                Diagnostic(
+                    f"duplicate operationId {operation.operation_id!r}, also used at "
+                    f"line {first.source.line}; operation ids must be unique",
+                    operation.source,
+                )
+            )
+    samples = Samples(document.schema_document)
+    for message in document.messages:
+        if message.payload_class is None:
+            continue
+        validator = samples.validator(message.payload_class)
+        for index, example in enumerate(message.examples, 1):
+            error = jsonschema.exceptions.best_match(validator.iter_errors(example))
+            if error is None:
+                continue
+            where = "".join(f"/{part}" for part in error.absolute_path) or "/"
+            problems.append(
+                Diagnostic(
+                    f"example {index} of message {message.name!r} does not match "
+                    f"its payload schema at {where}: {_reason(error)}; fix the "
+                    "example or the schema",
+                    message.source,
+                )
+            )
+    problems.extend(_channel_parameters(loaded))
+    if any(problem.severity == "error" for problem in problems):
+        raise InputError(problems)
+    return problems
+
+
+def _reason(error: jsonschema.ValidationError) -> str:
+    """Describe a schema failure without quoting long instance values."""
+    text = error.message
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+_ADDRESS_PARAMETER = re.compile(r"\{([^{}]+)\}")
+
+
+def _channel_parameters(loaded: LoadedFile) -> list[Diagnostic]:
+    """Check that `{name}` in each channel address matches its parameters."""
+    root = loaded.root
+    channels = root.get("channels")
+    if not isinstance(channels, dict):
+        return []
+    major = str(root.get("asyncapi", "")).split(".", 1)[0]
+    problems = []
+    for key, channel in channels.items():
+        if not isinstance(channel, dict) or "$ref" in channel:
+            continue
+        address = channel.get("address") if major == "3" else key
+        if not isinstance(address, str):
+            continue
+        parameters = channel.get("parameters")
+        declared = set(parameters) if isinstance(parameters, dict) else set()
+        used = set(_ADDRESS_PARAMETER.findall(address))
+        where = key_location_of(channels, key) or SourceLocation(
+            loaded.display_name, 1, 1
+        )
+        for name in sorted(used - declared):
+            problems.append(
+                Diagnostic(
+                    f"channel {address!r} uses parameter {{{name}}} but does not "
+                    f"declare it under `parameters`; add `{name}` there",
+                    where,
+                )
+            )
+        for name in sorted(declared - used):
+            problems.append(
+                Diagnostic(
+                    f"channel {address!r} declares parameter {name!r} that its "
+                    f"address does not use; remove it or add {{{name}}} to the "
+                    "address",
+                    where,
+                    severity="warning",
+                )
+            )
+    return problems

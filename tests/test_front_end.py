@@ -1,0 +1,217 @@
+"""Loading, resolving and checking specs: one exact diagnostic per bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from generator.cli import main
+
+HEADER = 'asyncapi: 2.6.0\ninfo: {title: T, version: "1"}\n'
+PAYLOAD_REF = """channels:
+  a:
+    publish:
+      message:
+        payload:
+          $ref: '{ref}'
+"""
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def validate(name: str, *extra: str) -> Result:
+    return CliRunner().invoke(main, ["validate", name, *extra])
+
+
+def write(name: str, text: str | bytes) -> str:
+    path = Path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return name
+
+
+def only_error(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+BAD_INPUTS = {
+    "duplicate key": (
+        'asyncapi: 2.6.0\ninfo:\n  title: T\n  version: "1"\n  title: U\n'
+        "channels: {}\n",
+        "spec.yml:5:3: error: duplicate key 'title'; keep only one "
+        "(YAML would silently drop one)",
+    ),
+    "unquoted numeric info.version": (
+        "asyncapi: 2.6.0\ninfo:\n  title: T\n  version: 1.0\nchannels: {}\n",
+        "spec.yml:4:12: error: `info.version` must be a string",
+    ),
+    "document is a list": (
+        "- asyncapi: 2.6.0\n",
+        "spec.yml:1:1: error: the document is not a mapping; an AsyncAPI document "
+        "is a YAML or JSON object with an `asyncapi` key",
+    ),
+    "unknown version": (
+        'asyncapi: 9.0.0\ninfo: {title: T, version: "1"}\nchannels: {}\n',
+        "spec.yml:1:11: error: unsupported asyncapi version '9.0.0'; asyncapi-gen "
+        "reads 2.0.0 to 2.6.0 and 3.0.x (quote the version so it stays a string)",
+    ),
+    "missing version": (
+        'info: {title: T, version: "1"}\nchannels: {}\n',
+        "spec.yml:1:1: error: missing `asyncapi` version; add `asyncapi: 2.6.0` or "
+        "`asyncapi: 3.0.0` at the top",
+    ),
+    "remote ref": (
+        HEADER + PAYLOAD_REF.format(ref="https://example.invalid/schema.json"),
+        "spec.yml:8:17: error: remote $ref 'https://example.invalid/schema.json' is "
+        "not allowed: asyncapi-gen never fetches from the network; download the "
+        "file next to the spec and refer to it by a relative path "
+        "[at #/channels/a/publish/message/payload]",
+    ),
+    "missing local ref": (
+        HEADER
+        + PAYLOAD_REF.format(ref="#/components/schemas/Lead")
+        + "components:\n  schemas:\n    Leads: {type: object}\n",
+        "spec.yml:8:17: error: unresolvable $ref '#/components/schemas/Lead': no key "
+        "'Lead' at /components/schemas; did you mean 'Leads'? "
+        "[at #/channels/a/publish/message/payload]",
+    ),
+    "ref cycle without a schema": (
+        HEADER
+        + PAYLOAD_REF.format(ref="#/components/schemas/A")
+        + "components:\n  schemas:\n"
+        "    A:\n      $ref: '#/components/schemas/B'\n"
+        "    B:\n      $ref: '#/components/schemas/A'\n",
+        "spec.yml:12:7: error: $ref cycle with no schema in it: "
+        "spec.yml#/components/schemas/A -> spec.yml#/components/schemas/B -> "
+        "spec.yml#/components/schemas/A; make one of them a schema "
+        "[at #/components/schemas/A]",
+    ),
+    "ref to $defs inside a payload": (
+        HEADER + PAYLOAD_REF.format(ref="#/$defs/Address"),
+        "spec.yml:8:17: error: unresolvable $ref '#/$defs/Address': no key '$defs' "
+        "at the document root; in an AsyncAPI document '#' is the document root, "
+        "so move the definition under components/schemas and refer to "
+        "'#/components/schemas/<Name>' [at #/channels/a/publish/message/payload]",
+    ),
+    "alias expansion bomb": (
+        HEADER
+        + "channels: {}\nx-a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"x-a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)
+        ),
+        "spec.yml:10:7: error: aliases expand this document past 2000000 nodes; "
+        "replace repeated aliases with $refs",
+    ),
+    "deep nesting": (
+        HEADER + "channels: {}\nx-deep: " + "[" * 5000 + "]" * 5000 + "\n",
+        "spec.yml:1:1: error: nesting is deeper than 200 levels; no AsyncAPI "
+        "document needs that, so check the file for runaway brackets",
+    ),
+    "channel parameter missing": (
+        HEADER + "channels:\n  users/{userId}:\n    publish:\n      message:\n"
+        "        payload: {type: string}\n",
+        "spec.yml:4:3: error: channel 'users/{userId}' uses parameter {userId} but "
+        "does not declare it under `parameters`; add `userId` there",
+    ),
+    "example that breaks its payload": (
+        HEADER + "channels:\n  a:\n    publish:\n      message:\n"
+        "        name: Ping\n"
+        "        payload: {type: object, required: [id]}\n"
+        "        examples:\n          - payload: {other: 1}\n",
+        "spec.yml:7:9: error: example 1 of message 'Ping' does not match its "
+        "payload schema at /: 'id' is a required property; fix the example or the "
+        "schema [at #/channels/a/publish/message]",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_input_gives_one_exact_line(kind: str) -> None:
+    text, expected = BAD_INPUTS[kind]
+    assert only_error(validate(write("spec.yml", text))) == expected
+
+
+def test_non_utf8_file_is_rejected_at_its_line() -> None:
+    text = HEADER.replace("title: T", "title: caf\xe9").encode("latin-1")
+    name = write("spec.yml", text + b"channels: {}\n")
+    assert only_error(validate(name)) == (
+        "spec.yml:2:1: error: file is not valid UTF-8 (byte 33); save it as UTF-8"
+    )
+
+
+def test_file_over_the_size_limit_is_rejected() -> None:
+    name = write("spec.yml", HEADER + "channels: {}\n" + "x-pad: " + "a" * 2000 + "\n")
+    line = only_error(validate(name, "--max-spec-bytes", "1000"))
+    assert line.startswith("spec.yml:1:1: error: file is 2068 bytes, over the limit")
+
+
+def test_ref_outside_the_spec_folder_needs_permission() -> None:
+    write("shared.yml", "Thing:\n  type: object\n")
+    name = write(
+        "specs/spec.yml", HEADER + PAYLOAD_REF.format(ref="../shared.yml#/Thing")
+    )
+    assert only_error(validate(name)) == (
+        "specs/spec.yml:8:17: error: $ref '../shared.yml#/Thing' points outside the "
+        "spec's folder specs; move the file inside it or pass --allow-outside-refs "
+        "[at #/channels/a/publish/message/payload]"
+    )
+    assert validate(name, "--allow-outside-refs").exit_code == 0
+
+
+def test_yaml_1_2_scalars_stay_strings(tmp_path: Path) -> None:
+    text = (
+        HEADER + "channels:\n  a:\n    publish:\n      message:\n        name: Flags\n"
+        "        payload:\n          type: object\n          properties:\n"
+        "            answer: {type: string, enum: [on, no, NO, 2024-05-01]}\n"
+    )
+    result = CliRunner().invoke(
+        main, ["context", write("spec.yml", text), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"on",' in result.stdout and '"NO",' in result.stdout
+    assert '"2024-05-01"' in result.stdout
+
+
+def test_json_with_tabs_is_read_as_json() -> None:
+    text = '{\n\t"asyncapi": "2.6.0",\n\t"info": {"title": "T", "version": "1"},\n'
+    name = write("spec.json", text + '\t"channels": {}\n}\n')
+    result = validate(name)
+    assert result.exit_code == 0, result.output
+
+
+def test_pointer_escapes_and_percent_encoding_resolve() -> None:
+    text = (
+        HEADER
+        + PAYLOAD_REF.format(ref="#/components/schemas/with~1slash%20and~0tilde")
+        + "components:\n  schemas:\n    with/slash and~tilde:\n"
+        "      type: object\n      properties: {x: {type: string}}\n"
+    )
+    result = validate(write("spec.yml", text))
+    assert result.exit_code == 0, result.output
+
+
+def test_traits_merge_into_messages(tmp_path: Path) -> None:
+    text = (
+        HEADER + "channels:\n  a:\n    publish:\n      message:\n"
+        "        name: Ping\n        payload: {type: object}\n"
+        "        traits:\n          - contentType: application/vnd.ping+json\n"
+        "            title: From trait\n"
+    )
+    result = CliRunner().invoke(
+        main, ["context", write("spec.yml", text), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"content_type": "application/vnd.ping+json"' in result.stdout
+    assert '"title": "From trait"' in result.stdout
