@@ -20,10 +20,13 @@ RECEIVER_HANDLER ?= examples.realtor_handler:LeadPrinter
 
 .PHONY: generate check lint test serve clean
 
+# The .pth file puts generated/ on the venv's import path, so that
+# `.venv/bin/python -m $(PACKAGE)` works without setting PYTHONPATH.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "asyncapi-gen-generated.pth").write_text(str(pathlib.Path("$(OUTPUT)").resolve()) + "\n")'
 	touch $(STAMP)
 
 generate: $(STAMP)

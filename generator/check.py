@@ -66,5 +66,7 @@ def _diff(name: str, actual: bytes, expected: bytes) -> str:
         new = expected.decode("utf-8").splitlines(keepends=True)
     except UnicodeDecodeError:
         return f"Binary files a/{name} and b/{name} differ\n"
-    lines = difflib.unified_diff(old, new, f"a/{name}", f"b/{name}")
+    lines = difflib.unified_diff(
+        old, new, f"a/{name} (on disk)", f"b/{name} (generated from the spec)"
+    )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

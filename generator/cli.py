@@ -123,11 +123,18 @@ def check(**kwargs: Any) -> None:
         click.echo(f"missing: {shown}/{name}", err=True)
     for name in report.unexpected:
         click.echo(f"unexpected: {shown}/{name} (not produced by the spec)", err=True)
-    click.echo(
-        f"{shown} is out of date; run `asyncapi-gen generate` (or `make generate`) "
-        "and commit the result",
-        err=True,
-    )
+    if report.stale or report.missing:
+        click.echo(
+            f"{shown} is out of date; run `asyncapi-gen generate` (or "
+            "`make generate`) and commit the result",
+            err=True,
+        )
+    if report.unexpected:
+        click.echo(
+            f"generate never deletes files it did not write: move files marked "
+            f"unexpected out of {shown} or delete them",
+            err=True,
+        )
     raise SystemExit(1)
 
 
@@ -141,7 +148,8 @@ def validate(**kwargs: Any) -> None:
         click.echo(warning.format(), err=True)
     click.echo(
         f"{options.spec.as_posix()}: valid AsyncAPI {document.asyncapi_version}, "
-        f"{len(document.operations)} operations, {len(document.messages)} messages",
+        f"{_count(len(document.operations), 'operation')}, "
+        f"{_count(len(document.messages), 'message')}",
         err=True,
     )
 
@@ -165,3 +173,7 @@ def _json_default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     raise TypeError(type(value).__name__)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

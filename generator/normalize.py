@@ -91,6 +91,7 @@ class Document:
     messages: tuple[Message, ...]
     signature_header: str | None
     schema_document: dict[str, Any] = field(compare=False, repr=False)
+    schema_sources: dict[str, SourceLocation] = field(compare=False, repr=False)
 
     @property
     def received(self) -> tuple[Operation, ...]:
@@ -151,6 +152,10 @@ class _Normalizer:
             messages=tuple(messages),
             signature_header=self._signature_header(),
             schema_document=self.registry.document(),
+            schema_sources={
+                name: self.where(target)
+                for name, target in self.registry.sources.items()
+            },
         )
 
     def _servers(self) -> tuple[Server, ...]:

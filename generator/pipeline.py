@@ -52,7 +52,9 @@ class Build:
 
 def default_package(spec: Path) -> str:
     """Name the package after the spec file: `shop-asyncapi.yml` is `shop`."""
-    stem = spec.name.split(".", 1)[0]
+    stem = spec.name
+    for suffix in (".yaml", ".yml", ".json"):
+        stem = stem.removesuffix(suffix)
     stem = re.sub(r"[-_.]?asyncapi$", "", stem, flags=re.IGNORECASE) or stem
     return snake_case(stem, fallback="api")
 

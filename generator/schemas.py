@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from .avro import AVRO_FORMAT_PREFIX, AvroTranslator
 from .errors import Diagnostic, InputError, SourceLocation
 from .naming import is_identifier, pascal_case
 from .resolve import DATA_KEYWORDS, Resolver, Target, is_ref, join_pointer
@@ -32,6 +33,8 @@ class SchemaRegistry:
 
     resolver: Resolver
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, Target] = field(default_factory=dict)
+    """Where each definition comes from, for diagnostics."""
     _names: dict[Target, str] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
     _problems: list[Diagnostic] = field(default_factory=list)
@@ -46,14 +49,16 @@ class SchemaRegistry:
         where: SourceLocation,
     ) -> str:
         """Register a message payload and return the class name that models it."""
+        if schema_format and schema_format.startswith(AVRO_FORMAT_PREFIX):
+            return self._add_avro(_plain(schema), base, inline_name, where)
         if schema_format and not schema_format.startswith(JSON_SCHEMA_FORMAT_PREFIXES):
             raise InputError(
                 [
                     Diagnostic(
                         f"unsupported schema format {schema_format!r} for the payload "
                         f"of message {inline_name.removesuffix('Payload')!r}; "
-                        "asyncapi-gen generates models from AsyncAPI, JSON Schema "
-                        "and OpenAPI 3.0 schemas only",
+                        "asyncapi-gen generates models from AsyncAPI, JSON Schema, "
+                        "OpenAPI 3.0 and Avro schemas only",
                         where,
                     )
                 ]
@@ -65,7 +70,23 @@ class SchemaRegistry:
             resolved = self.resolver.follow(schema, base)
             return self._name_target(resolved.target, resolved.node, openapi=openapi)
         name = self.claim(inline_name)
+        self.sources[name] = base
         self.definitions[name] = self._convert(schema, base, openapi=openapi)
+        return name
+
+    def _add_avro(
+        self, schema: Any, base: Target, inline_name: str, where: SourceLocation
+    ) -> str:
+        translator = AvroTranslator(where, self.definitions, self.claim)
+        translated = translator.translate(schema)
+        for name in translator.names.values():
+            self.sources.setdefault(name, base)
+        reference = translated.get("$ref", "")
+        if reference.startswith("#/$defs/") and len(translated) == 1:
+            return str(reference.removeprefix("#/$defs/"))
+        name = self.claim(inline_name)
+        self.sources[name] = base
+        self.definitions[name] = translated
         return name
 
     def _name_target(self, target: Target, node: Any, *, openapi: bool) -> str:
@@ -74,6 +95,7 @@ class SchemaRegistry:
             return known
         name = self.claim(self._preferred_name(target, node))
         self._names[target] = name
+        self.sources[name] = target
         # Register the name before converting, so a recursive schema finds it.
         self.definitions[name] = {}
         self.definitions[name] = self._convert(node, target, openapi=openapi)

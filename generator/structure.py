@@ -25,7 +25,7 @@ from .load import location_of
 
 @dataclass(frozen=True)
 class Field:
-    """What one fixed field of an object holds."""
+    """The expected value of one fixed field of an object."""
 
     # A primitive from _PRIMITIVES, or an object kind from the rule tables.
     item: str
@@ -33,7 +33,7 @@ class Field:
     # Whether a Reference Object may stand in for the value or for each item.
     ref: bool = False
     required: bool = False
-    # The first AsyncAPI 2.x minor version with this field; 3.0 rules keep 0.
+    # The first AsyncAPI 2.x minor version with this field. 3.0 rules keep 0.
     since: int = 0
     # The allowed string values, if the field is an enumeration.
     choices: tuple[str, ...] = ()
@@ -51,7 +51,7 @@ class Rule:
     needs_one_of: tuple[str, ...] = ()
 
 
-# What each primitive item must be, as messages name it, in singular and plural.
+# Phrases for each primitive item in messages, in singular and plural.
 _PRIMITIVES: dict[str, tuple[str, str]] = {
     "any": ("any value", "values"),
     "string": ("a string", "strings"),
@@ -86,7 +86,9 @@ _SCHEME_TYPES: dict[str, int] = {
     "gssapi": 1,
 }
 
-# The URLs each OAuth flow requires; every flow may also give `refreshUrl`.
+# The URLs each OAuth flow requires.
+# NOTE: every flow accepts all three URL fields, although the official schemas
+# may also reject a URL that a flow does not use (`tokenUrl` on `implicit`).
 _FLOW_URLS: dict[str, tuple[str, ...]] = {
     "implicit": ("authorizationUrl",),
     "password": ("tokenUrl",),
@@ -316,6 +318,8 @@ _RULES_V2: dict[str, Rule] = {
             "externalDocs": Field("externalDocs"),
         },
     ),
+    # NOTE: the specifications require component names to match
+    # ^[a-zA-Z0-9.\-_]+$, and this module does not check names.
     "components": Rule(
         "components object",
         "components objects",
@@ -541,6 +545,10 @@ _HINTS: dict[tuple[int, str, str], str] = {
         "'subscribe' operations in each channel item"
     ),
     (2, "parameter", "name"): "the parameter's key under 'parameters' is its name",
+    (2, "securityScheme", "scopes"): (
+        "'scopes' on a security scheme are AsyncAPI 3.0; in 2.x list the scopes "
+        "in each security requirement"
+    ),
     (3, "root", "tags"): "AsyncAPI 3.0 moved 'tags' into 'info'",
     (3, "root", "externalDocs"): "AsyncAPI 3.0 moved 'externalDocs' into 'info'",
     (3, "server", "url"): "AsyncAPI 3.0 splits the URL into 'host' and 'pathname'",
@@ -592,14 +600,17 @@ def check_structure(
     """Check the shape of an AsyncAPI document and return every problem found.
 
     `version` is the document's `asyncapi` value and selects the rules:
-    2.0.x to 2.6.x, or 3.0.x. Other versions, and a root that is not a
-    mapping, return no diagnostics because `validate_document` already
-    reports them. Each diagnostic is located at the offending node, with the
-    node's JSON pointer; `file_label` names the file for nodes that carry no
-    location of their own (containers not built by `generator.load`).
+    2.0.x to 2.6.x, or 3.0.x. Other versions, a version that is not a string
+    and a root that is not a mapping return no diagnostics, because
+    `validate_document` already reports them. Each diagnostic is located at
+    the offending node and carries the node's JSON pointer. Nodes without a
+    location of their own (containers not built by `generator.load`) are
+    reported at line 1 of `file_label`.
     """
+    if not isinstance(version, str) or not isinstance(root, dict):
+        return []
     match = _VERSION.match(version)
-    if match is None or not isinstance(root, dict):
+    if match is None:
         return []
     major, minor = int(match.group(1)), int(match.group(2))
     if major == 2 and minor <= 6:
@@ -833,7 +844,7 @@ class _Checker:
             else:
                 self.check_object(value, item, where, pointer, name)
         elif self.major == 2 and item == "messageExample" and self.minor == 0:
-            # AsyncAPI 2.0.0 examples are free-form mappings; the example
+            # AsyncAPI 2.0.0 examples are free-form mappings. The example
             # object with name and summary came with 2.1.0.
             self.check_primitive(value, "mapping", where, pointer, name)
         elif self.major == 2 and item.endswith("Trait") and isinstance(value, list):
@@ -864,9 +875,11 @@ class _Checker:
             valid = value is None or isinstance(value, str)
         if not valid:
             expected = _PRIMITIVES[item][0]
-            self.report(
-                f"{name} must be {expected}, not {_type_name(value)}", where, pointer
-            )
+            message = f"{name} must be {expected}, not {_type_name(value)}"
+            if item == "string" and isinstance(value, bool | int | float):
+                # YAML reads `version: 1.0` or `on` as a number or boolean.
+                message += "; put the value in quotes"
+            self.report(message, where, pointer)
 
     def check_reference(
         self, value: dict[str, Any], where: SourceLocation, pointer: str
@@ -882,7 +895,7 @@ class _Checker:
     def check_message_alternatives(
         self, value: dict[str, Any], where: SourceLocation, pointer: str
     ) -> None:
-        """Check a 2.x `{oneOf: [...]}` message, which may hold nothing else."""
+        """Check a 2.x `{oneOf: [...]}` message, which may contain nothing else."""
         for key in value:
             if key != "oneOf":
                 self.report(
@@ -936,22 +949,14 @@ class _Checker:
             )
             return
         scheme_type = value["type"]
-        rule = (
-            self.scheme_rules.get(scheme_type) if isinstance(scheme_type, str) else None
-        )
-        if rule is None:
-            shown = (
-                repr(scheme_type)
-                if isinstance(scheme_type, str)
-                else _type_name(scheme_type)
-            )
+        if not isinstance(scheme_type, str) or scheme_type not in self.scheme_rules:
             self.report(
-                "'type' of a security scheme must be one of "
-                f"{', '.join(self.scheme_rules)}, not {shown}",
+                self.scheme_type_problem(scheme_type),
                 location_of(value, "type") or where,
                 f"{pointer}/type",
             )
             return
+        rule = self.scheme_rules[scheme_type]
         self.check_fields(value, rule, "securityScheme", where, pointer)
         # The official schemas accept `bearerFormat` only with the exact
         # scheme name "bearer".
@@ -963,6 +968,20 @@ class _Checker:
                     location_of(value, "bearerFormat") or where,
                     f"{pointer}/bearerFormat",
                 )
+
+    def scheme_type_problem(self, scheme_type: Any) -> str:
+        if not isinstance(scheme_type, str):
+            actual = _type_name(scheme_type)
+        else:
+            actual = repr(scheme_type)
+        message = (
+            "'type' of a security scheme must be one of "
+            f"{', '.join(self.scheme_rules)}, not {actual}"
+        )
+        if isinstance(scheme_type, str) and scheme_type in _SCHEME_TYPES:
+            since = _SCHEME_TYPES[scheme_type]
+            message += f"; {actual} needs AsyncAPI 2.{since}.0 or later"
+        return message
 
     def check_unique_tags(
         self, tags: list[Any], where: SourceLocation, pointer: str

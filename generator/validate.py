@@ -17,6 +17,7 @@ from .errors import Diagnostic, InputError, SourceLocation
 from .load import LoadedFile, key_location_of, location_of
 from .normalize import Document, Operation
 from .samples import Samples
+from .structure import check_structure
 
 SUPPORTED = re.compile(r"^(2\.[0-6]\.\d+|3\.0\.\d+)$")
 
@@ -57,29 +58,8 @@ def validate_document(loaded: LoadedFile) -> None:
                 where(root, "asyncapi"),
             )
         )
-    info = root.get("info")
-    if not isinstance(info, dict):
-        problems.append(
-            Diagnostic(
-                "missing `info` object with `title` and `version`",
-                where(root, "info") if "info" in root else start,
-            )
-        )
-    else:
-        for key in ("title", "version"):
-            if not isinstance(info.get(key), str):
-                problems.append(
-                    Diagnostic(
-                        f"`info.{key}` must be a string",
-                        where(info, key) if key in info else where(root, "info"),
-                    )
-                )
-    sections = ["channels", "components", "servers"]
-    if isinstance(version, str) and version.startswith("3."):
-        sections.append("operations")
-    for key in sections:
-        if key in root and root[key] is not None and not isinstance(root[key], dict):
-            problems.append(Diagnostic(f"`{key}` must be a mapping", where(root, key)))
+    if not problems:
+        problems.extend(check_structure(root, str(version), loaded.display_name))
     if problems:
         raise InputError(problems)
 
@@ -103,6 +83,7 @@ def check_meaning(loaded: LoadedFile, document: Document) -> list[Diagnostic]:
                     operation.source,
                 )
             )
+    problems.extend(_schema_problems(document))
     samples = Samples(document.schema_document)
     for message in document.messages:
         if message.payload_class is None:
@@ -174,4 +155,26 @@ def _channel_parameters(loaded: LoadedFile) -> list[Diagnostic]:
                     severity="warning",
                 )
             )
+    return problems
+
+
+def _schema_problems(document: Document) -> list[Diagnostic]:
+    """Check each payload schema against the JSON Schema draft-07 metaschema."""
+    metaschema = jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA)
+    problems = []
+    for name, schema in document.schema_document["$defs"].items():
+        error = jsonschema.exceptions.best_match(metaschema.iter_errors(schema))
+        if error is None:
+            continue
+        where = document.schema_sources.get(name)
+        pointer = "".join(f"/{part}" for part in error.absolute_path)
+        if where is not None:
+            where = where.with_pointer(where.pointer + pointer)
+        problems.append(
+            Diagnostic(
+                f"schema {name!r} is not a valid JSON Schema at {pointer or '/'}: "
+                f"{_reason(error)}",
+                where,
+            )
+        )
     return problems

@@ -58,6 +58,7 @@ def package_for(case: Path) -> str:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Generate every passing case into one folder that is put on sys.path."""
+    shared_folder()
     output = tmp_path_factory.mktemp("cases")
     for case in CASES:
         if case.name in FAILING:
@@ -75,6 +76,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def test_cases_are_present() -> None:
+    shared_folder()
     assert len(CASES) >= 10
 
 

@@ -55,7 +55,8 @@ BAD_INPUTS = {
     ),
     "unquoted numeric info.version": (
         "asyncapi: 2.6.0\ninfo:\n  title: T\n  version: 1.0\nchannels: {}\n",
-        "spec.yml:4:12: error: `info.version` must be a string",
+        "spec.yml:4:12: error: 'version' must be a string, not a number; put the "
+        "value in quotes [at #/info/version]",
     ),
     "document is a list": (
         "- asyncapi: 2.6.0\n",

@@ -53,6 +53,11 @@ def main(
     except sqlite3.Error as error:
         print(f"error: inbox at {db_path}: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader (`| head`) went away; stop quietly, as Unix tools do, and
+        # point stdout at /dev/null so the interpreter's final flush succeeds.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
 
 
 def _build_parser(package: str) -> argparse.ArgumentParser:
