@@ -92,6 +92,8 @@ class Document:
     signature_header: str | None
     schema_document: dict[str, Any] = field(compare=False, repr=False)
     schema_sources: dict[str, SourceLocation] = field(compare=False, repr=False)
+    unsupported: tuple[Diagnostic, ...] = field(default=(), compare=False, repr=False)
+    """Payloads in schema formats that no model can be generated for."""
 
     @property
     def received(self) -> tuple[Operation, ...]:
@@ -152,6 +154,7 @@ class _Normalizer:
             messages=tuple(messages),
             signature_header=self._signature_header(),
             schema_document=self.registry.document(),
+            unsupported=tuple(self.registry.unsupported),
             schema_sources={
                 name: self.where(target)
                 for name, target in self.registry.sources.items()
@@ -458,26 +461,27 @@ class _Normalizer:
         return message
 
     def _apply_traits(self, node: Any, target: Target, *, message: bool) -> Any:
-        """Merge `traits` into a message or operation.
+        """Merge `traits` into a message or operation with JSON Merge Patch.
 
-        AsyncAPI 2.x merges each trait over the object (JSON Merge Patch, the trait
-        wins); 3.0 says the object's own fields win over its traits.
+        AsyncAPI 2.x applies each trait in order as a merge patch over the
+        object, so a trait's value replaces the object's. 3.0 merges the traits
+        in order and then the object over them, so the object's values win.
+        A trait may itself be a ref, and is followed first.
         """
         traits = node.get("traits") if isinstance(node, dict) else None
         if not isinstance(traits, list):
             return node
-        merged: dict[str, Any] = {k: v for k, v in node.items() if k != "traits"}
+        own: dict[str, Any] = {k: v for k, v in node.items() if k != "traits"}
+        merged: dict[str, Any] = {} if self.major == "3" else own
         for index, trait in enumerate(traits):
             trait_target = Target(
                 target.file, join_pointer(join_pointer(target.pointer, "traits"), index)
             )
             trait_node, _ = self.follow(trait, trait_target)
-            if not isinstance(trait_node, dict):
-                continue
-            for key, value in trait_node.items():
-                if self.major == "3" and key in merged:
-                    continue
-                merged[key] = value
+            if isinstance(trait_node, dict):
+                merged = merge_patch(merged, trait_node)
+        if self.major == "3":
+            merged = merge_patch(merged, own)
         return merged
 
     def _discriminator(self, messages: tuple[Message, ...]) -> str | None:
@@ -506,6 +510,19 @@ class _Normalizer:
                 if distinct and all(isinstance(v, str) for v in values):
                     return str(name)
         return None
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Apply an RFC 7386 JSON Merge Patch and return the result as a new value."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
 
 
 def _examples(node: Any) -> list[Any]:

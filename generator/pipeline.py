@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Diagnostic, fail
+from .errors import Diagnostic, InputError, fail
 from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .naming import is_identifier, snake_case
@@ -75,7 +75,11 @@ def check_document(options: Options) -> tuple[Document, list[Diagnostic]]:
     )
     resolver.check_all()
     document = normalize(resolver, receive=options.receive)
-    return document, check_meaning(loaded, document)
+    warnings = [
+        Diagnostic(d.message, d.location, severity="warning")
+        for d in document.unsupported
+    ]
+    return document, warnings + check_meaning(loaded, document)
 
 
 def build(options: Options) -> Build:
@@ -87,6 +91,8 @@ def build(options: Options) -> Build:
             "lowercase letters, digits and underscores"
         )
     document, front_warnings = check_document(options)
+    if document.unsupported:
+        raise InputError(list(document.unsupported))
     models_code = generate_models(document)
     files, warnings = render_package(
         document, package=package, models_code=models_code, origin=origin(options)

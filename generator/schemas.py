@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from .avro import AVRO_FORMAT_PREFIX, AvroTranslator
-from .errors import Diagnostic, InputError, SourceLocation
+from .errors import Diagnostic, SourceLocation
 from .naming import is_identifier, pascal_case
 from .resolve import DATA_KEYWORDS, Resolver, Target, is_ref, join_pointer
 
@@ -34,6 +34,7 @@ class SchemaRegistry:
     resolver: Resolver
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, Target] = field(default_factory=dict)
+    unsupported: list[Diagnostic] = field(default_factory=list)
     """Where each definition comes from, for diagnostics."""
     _names: dict[Target, str] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
@@ -47,22 +48,27 @@ class SchemaRegistry:
         inline_name: str,
         schema_format: str | None,
         where: SourceLocation,
-    ) -> str:
-        """Register a message payload and return the class name that models it."""
+    ) -> str | None:
+        """Register a message payload and return the class name that models it.
+
+        A payload in a schema format the tool cannot read gets no class; it is
+        recorded in `unsupported`, which `validate` reports as a warning and
+        `generate` as an error.
+        """
         if schema_format and schema_format.startswith(AVRO_FORMAT_PREFIX):
             return self._add_avro(_plain(schema), base, inline_name, where)
         if schema_format and not schema_format.startswith(JSON_SCHEMA_FORMAT_PREFIXES):
-            raise InputError(
-                [
-                    Diagnostic(
-                        f"unsupported schema format {schema_format!r} for the payload "
-                        f"of message {inline_name.removesuffix('Payload')!r}; "
-                        "asyncapi-gen generates models from AsyncAPI, JSON Schema, "
-                        "OpenAPI 3.0 and Avro schemas only",
-                        where,
-                    )
-                ]
+            self.unsupported.append(
+                Diagnostic(
+                    f"unsupported schema format {schema_format!r} for the payload "
+                    f"of message {inline_name.removesuffix('Payload')!r}; "
+                    "asyncapi-gen generates models from AsyncAPI, JSON Schema, "
+                    "OpenAPI 3.0 and Avro schemas only, so this payload is not "
+                    "checked",
+                    where,
+                )
             )
+            return None
         openapi = bool(
             schema_format and schema_format.startswith(OPENAPI_FORMAT_PREFIX)
         )

@@ -216,3 +216,69 @@ def test_traits_merge_into_messages(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert '"content_type": "application/vnd.ping+json"' in result.stdout
     assert '"title": "From trait"' in result.stdout
+
+
+def context_of(text: str, tmp_path: Path) -> str:
+    result = CliRunner().invoke(
+        main, ["context", write("spec.yml", text), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_traits_merge_recursively_and_trait_wins_in_2x(tmp_path: Path) -> None:
+    text = (
+        HEADER + "channels:\n  a:\n    publish:\n      message:\n"
+        "        name: Ping\n        title: Own title\n"
+        "        payload: {type: object}\n"
+        "        traits:\n          - title: Trait title\n"
+        "            summary: From trait\n"
+    )
+    output = context_of(text, tmp_path)
+    assert '"title": "Trait title"' in output
+    assert '"summary": "From trait"' in output
+
+
+def test_traits_lose_to_the_message_in_3x(tmp_path: Path) -> None:
+    text = (
+        'asyncapi: 3.0.0\ninfo: {title: T, version: "1"}\n'
+        "channels:\n  a:\n    address: /a\n    messages:\n      ping:\n"
+        "        name: Ping\n        title: Own title\n"
+        "        payload: {type: object}\n"
+        "        traits:\n          - title: Trait title\n"
+        "            summary: From trait\n"
+        "operations:\n  onPing:\n    action: receive\n"
+        "    channel: {$ref: '#/channels/a'}\n"
+    )
+    output = context_of(text, tmp_path)
+    assert '"title": "Own title"' in output
+    assert '"summary": "From trait"' in output
+
+
+RAML_SPEC = (
+    HEADER + "channels:\n  a:\n    publish:\n      message:\n"
+    "        name: Ping\n"
+    "        schemaFormat: application/raml+yaml;version=1.0\n"
+    "        payload: {type: object}\n"
+)
+RAML_PROBLEM = (
+    "spec.yml:7:9: {severity}: unsupported schema format "
+    "'application/raml+yaml;version=1.0' for the payload of message 'Ping'; "
+    "asyncapi-gen generates models from AsyncAPI, JSON Schema, OpenAPI 3.0 and "
+    "Avro schemas only, so this payload is not checked "
+    "[at #/channels/a/publish/message]"
+)
+
+
+def test_unsupported_schema_format_is_a_warning_for_validate() -> None:
+    result = validate(write("spec.yml", RAML_SPEC))
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == RAML_PROBLEM.format(severity="warning")
+
+
+def test_unsupported_schema_format_is_an_error_for_generate(tmp_path: Path) -> None:
+    name = write("spec.yml", RAML_SPEC)
+    result = CliRunner().invoke(main, ["generate", name, "-o", "out"])
+    assert only_error(result) == RAML_PROBLEM.format(severity="error")
+    assert not Path("out").exists()
