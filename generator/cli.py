@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,14 @@ from typing import Any
 import click
 
 from . import __version__
+from .bundle import bundle as bundle_document
+from .bundle import dump
 from .check import compare
-from .load import DEFAULT_MAX_BYTES
+from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .pipeline import RECEIVE_CHOICES, Options, build, check_document, load_document
 from .render import build_context
+from .resolve import Resolver
 from .write import write_tree
 
 DEFAULT_OUTPUT = Path("generated")
@@ -152,6 +156,38 @@ def validate(**kwargs: Any) -> None:
         f"{_count(len(document.messages), 'message')}",
         err=True,
     )
+
+
+@main.command()
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="File to write: YAML, or JSON when the name ends in .json.",
+)
+@click.option(
+    "--allow-outside-refs",
+    is_flag=True,
+    help="Allow file $refs to leave the spec's folder.",
+)
+def bundle(spec: Path, output: Path, allow_outside_refs: bool) -> None:
+    """Write SPEC and every file it refers to as one document.
+
+    Nodes from other files move into `components` under their own names;
+    local refs stay refs.
+    """
+    options = Options(spec, output.parent, allow_outside_refs=allow_outside_refs)
+    load_document(options)
+    loaded = load_file(spec, max_bytes=options.max_spec_bytes)
+    resolver = Resolver(loaded, allow_outside_root=allow_outside_refs)
+    text = dump(bundle_document(resolver), output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.asyncapi-gen-tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, output)
+    click.echo(f"{output.as_posix()}: bundled from {spec.as_posix()}", err=True)
 
 
 @main.command()

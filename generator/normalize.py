@@ -412,9 +412,7 @@ class _Normalizer:
         if known is not None:
             return known
         node = self._apply_traits(node, target, message=True)
-        key = (
-            target.pointer.rsplit("/", 1)[-1] if "/messages/" in target.pointer else ""
-        )
+        key = _message_key(target.pointer)
         name = _text(node.get("name")) or _text(node.get("messageId")) or key
         if not name:
             name = _text(node.get("title")) or "Message"
@@ -510,6 +508,14 @@ class _Normalizer:
                 if distinct and all(isinstance(v, str) for v in values):
                     return str(name)
         return None
+
+
+def _message_key(pointer: str) -> str:
+    """Return a message's own key: the last pointer token, unless positional."""
+    last = pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+    if not last or last.isdigit() or last in ("message", "payload"):
+        return ""
+    return last
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -99,23 +99,13 @@ class SchemaRegistry:
         known = self._names.get(target)
         if known is not None:
             return known
-        name = self.claim(self._preferred_name(target, node))
+        name = self.claim(preferred_name(target, node))
         self._names[target] = name
         self.sources[name] = target
         # Register the name before converting, so a recursive schema finds it.
         self.definitions[name] = {}
         self.definitions[name] = self._convert(node, target, openapi=openapi)
         return name
-
-    def _preferred_name(self, target: Target, node: Any) -> str:
-        tokens = [t for t in target.pointer.split("/") if t]
-        if tokens:
-            raw = tokens[-1].replace("~1", "/").replace("~0", "~")
-        elif isinstance(node, dict) and isinstance(node.get("title"), str):
-            raw = node["title"]
-        else:
-            raw = PurePosixPath(target.file.name).stem
-        return raw if is_identifier(raw) and raw[:1].isupper() else pascal_case(raw)
 
     def claim(self, name: str) -> str:
         """Return `name`, or `name` with a number, unused by any other class."""
@@ -181,6 +171,18 @@ class SchemaRegistry:
             "$schema": "http://json-schema.org/draft-07/schema#",
             "$defs": dict(self.definitions),
         }
+
+
+def preferred_name(target: Target, node: Any) -> str:
+    """Name a schema after its pointer's last token, its title or its file."""
+    tokens = [t for t in target.pointer.split("/") if t]
+    if tokens:
+        raw = tokens[-1].replace("~1", "/").replace("~0", "~")
+    elif isinstance(node, dict) and isinstance(node.get("title"), str):
+        raw = node["title"]
+    else:
+        raw = PurePosixPath(target.file.name).stem
+    return raw if is_identifier(raw) and raw[:1].isupper() else pascal_case(raw)
 
 
 def _openapi_nullable_to_type_list(schema: dict[str, Any]) -> None:
