@@ -93,6 +93,7 @@ class Document:
     schema_document: dict[str, Any] = field(compare=False, repr=False)
     schema_sources: dict[str, SourceLocation] = field(compare=False, repr=False)
     unsupported: tuple[Diagnostic, ...] = field(default=(), compare=False, repr=False)
+    warnings: tuple[Diagnostic, ...] = field(default=(), compare=False, repr=False)
     """Payloads in schema formats that no model can be generated for."""
 
     @property
@@ -115,6 +116,7 @@ class _Normalizer:
         self.receive = receive
         self.registry = SchemaRegistry(resolver)
         self.problems: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
         self.messages: dict[Target, Message] = {}
         self.message_names: set[str] = set()
         self.schemes: dict[str, SecurityScheme] = {}
@@ -155,6 +157,7 @@ class _Normalizer:
             signature_header=self._signature_header(),
             schema_document=self.registry.document(),
             unsupported=tuple(self.registry.unsupported),
+            warnings=tuple(self.warnings + self.registry.renamed),
             schema_sources={
                 name: self.where(target)
                 for name, target in self.registry.sources.items()
@@ -416,7 +419,18 @@ class _Normalizer:
         name = _text(node.get("name")) or _text(node.get("messageId")) or key
         if not name:
             name = _text(node.get("title")) or "Message"
-        python_name = unique(snake_case(name, fallback="message"), self.message_names)
+        wanted = snake_case(name, fallback="message")
+        python_name = unique(wanted, self.message_names)
+        if python_name != wanted:
+            self.warnings.append(
+                Diagnostic(
+                    f"message {name!r} gets handler on_{python_name} because another "
+                    f"message already uses on_{wanted}; give the messages distinct "
+                    "names",
+                    self.where(target),
+                    severity="warning",
+                )
+            )
         payload_class = None
         if node.get("payload") is not None:
             payload, payload_target = (

@@ -79,6 +79,7 @@ def check_document(options: Options) -> tuple[Document, list[Diagnostic]]:
         Diagnostic(d.message, d.location, severity="warning")
         for d in document.unsupported
     ]
+    warnings.extend(document.warnings)
     return document, warnings + check_meaning(loaded, document)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .avro import AVRO_FORMAT_PREFIX, AvroTranslator
 from .errors import Diagnostic, SourceLocation
-from .naming import is_identifier, pascal_case
+from .naming import is_identifier, pascal_case, unique
 from .resolve import DATA_KEYWORDS, Resolver, Target, is_ref, join_pointer
 
 OPENAPI_FORMAT_PREFIX = "application/vnd.oai.openapi"
@@ -35,6 +35,8 @@ class SchemaRegistry:
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, Target] = field(default_factory=dict)
     unsupported: list[Diagnostic] = field(default_factory=list)
+    renamed: list[Diagnostic] = field(default_factory=list)
+    """Warnings for schemas whose class names had to change to stay unique."""
     """Where each definition comes from, for diagnostics."""
     _names: dict[Target, str] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
@@ -99,7 +101,18 @@ class SchemaRegistry:
         known = self._names.get(target)
         if known is not None:
             return known
-        name = self.claim(preferred_name(target, node))
+        wanted = preferred_name(target, node)
+        name = self.claim(wanted)
+        if name != wanted:
+            self.renamed.append(
+                Diagnostic(
+                    f"schema {target.pointer.rsplit('/', 1)[-1]!r} becomes class "
+                    f"{name!r} because another schema already has the class name "
+                    f"{wanted!r}; rename one of them to choose the names",
+                    self.resolver.location(target),
+                    severity="warning",
+                )
+            )
         self._names[target] = name
         self.sources[name] = target
         # Register the name before converting, so a recursive schema finds it.
@@ -109,13 +122,7 @@ class SchemaRegistry:
 
     def claim(self, name: str) -> str:
         """Return `name`, or `name` with a number, unused by any other class."""
-        candidate = name
-        counter = 2
-        while candidate in self._taken:
-            candidate = f"{name}{counter}"
-            counter += 1
-        self._taken.add(candidate)
-        return candidate
+        return unique(name, self._taken)
 
     def _convert(self, node: Any, base: Target, *, openapi: bool) -> Any:
         """Copy a schema into plain dicts, rewriting refs to `#/$defs/<Name>`."""

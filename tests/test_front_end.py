@@ -282,3 +282,27 @@ def test_unsupported_schema_format_is_an_error_for_generate(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["generate", name, "-o", "out"])
     assert only_error(result) == RAML_PROBLEM.format(severity="error")
     assert not Path("out").exists()
+
+
+def test_colliding_names_are_warned_about() -> None:
+    text = (
+        HEADER + "channels:\n  a:\n    publish:\n      message:\n        oneOf:\n"
+        "          - $ref: '#/components/messages/LeadIn'\n"
+        "          - $ref: '#/components/messages/lead-in'\n"
+        "components:\n  messages:\n"
+        "    LeadIn:\n      payload: {$ref: '#/components/schemas/LeadContact'}\n"
+        "    lead-in:\n      payload: {$ref: '#/components/schemas/lead-contact'}\n"
+        "  schemas:\n"
+        "    LeadContact: {type: object, properties: {a: {type: string}}}\n"
+        "    lead-contact: {type: object, properties: {b: {type: string}}}\n"
+    )
+    result = validate(write("spec.yml", text))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[:2] == [
+        "spec.yml:15:7: warning: message 'lead-in' gets handler on_lead_in2 because "
+        "another message already uses on_lead_in; give the messages distinct names "
+        "[at #/components/messages/lead-in]",
+        "spec.yml:18:19: warning: schema 'lead-contact' becomes class 'LeadContact2' "
+        "because another schema already has the class name 'LeadContact'; rename "
+        "one of them to choose the names [at #/components/schemas/lead-contact]",
+    ]
