@@ -11,8 +11,9 @@ schema allows null. The library runs in-process, once for the whole document.
 
 from __future__ import annotations
 
+import ast
 import json
-import re
+import unicodedata
 import warnings
 from typing import Any
 
@@ -20,7 +21,9 @@ from datamodel_code_generator import InputFileType, PythonVersion, generate
 from datamodel_code_generator.enums import DataModelType
 
 from .errors import Diagnostic, InputError
+from .naming import pascal_case, unique
 from .normalize import Document
+from .schemas import RESERVED_CLASS_NAMES
 
 _OPTIONS: dict[str, Any] = {
     "input_file_type": InputFileType.JsonSchema,
@@ -53,7 +56,7 @@ def generate_models(document: Document) -> str:
         # is checked by the generated contract tests instead.
         warnings.simplefilter("ignore")
         try:
-            code = generate(json.dumps(_open_objects(schema)), **_OPTIONS)
+            code = generate(json.dumps(prepare_schema(schema)), **_OPTIONS)
         except Exception as error:  # the library has no single base error
             raise InputError(
                 [
@@ -69,7 +72,9 @@ def generate_models(document: Document) -> str:
             [Diagnostic("datamodel-code-generator returned no single module")]
         )
     code = _strip_banner(code).replace(_EXPERIMENTAL_MISSING, _MISSING)
-    return _text_only_temporals(_with_alias_imports(code)) + _unions(document)
+    code = _text_only_temporals(_with_alias_imports(code))
+    _check_class_names(code, document)
+    return code + _unions(document)
 
 
 def _one_line(error: Exception, limit: int = 400) -> str:
@@ -79,75 +84,250 @@ def _one_line(error: Exception, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-_DATA_KEYWORDS = frozenset({"const", "default", "enum", "example", "examples"})
+_DATA_KEYWORDS = frozenset({"const", "enum", "example", "examples"})
+# Keywords whose value is one subschema or a mapping or list of them, where the
+# library would make a class of its own for an inline object or enum.
+_NESTED_ONE = ("items", "additionalProperties")
+_NESTED_MANY = ("anyOf", "oneOf")
 
 
-def _open_objects(schema: Any) -> Any:
-    """Return a copy where each object schema states `additionalProperties`.
+def prepare_schema(document: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of the schema document shaped for the model generator.
 
-    Left unstated, the library drops unknown properties (pydantic's default),
-    while JSON Schema accepts them; stating `true` makes it keep them.
+    - Each object schema states `additionalProperties`: left unstated, the
+      library drops unknown properties (pydantic's default), while JSON Schema
+      accepts them.
+    - `default` goes: in JSON Schema it is an annotation that changes no
+      verdict, while the library would type the field as nullable and fill
+      the value in, so explicit nulls would pass and dumps would grow.
+    - Control and invisible format characters in descriptions and titles
+      become spaces, since they end up in docstrings.
+    - Inline objects and enums move into `$defs` under names chosen here, so
+      the library never invents a name that clashes with a schema's own.
     """
+    definitions = {name: _prepare(schema) for name, schema in document["$defs"].items()}
+    hoister = _Hoister(definitions)
+    for name in list(definitions):
+        definitions[name] = hoister.hoist_children(definitions[name], name)
+    return {**document, "$defs": definitions}
+
+
+def _prepare(schema: Any) -> Any:
     if isinstance(schema, list):
-        return [_open_objects(item) for item in schema]
+        return [_prepare(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    result = {
-        key: value if key in _DATA_KEYWORDS else _open_objects(value)
-        for key, value in schema.items()
-    }
+    result: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "default":
+            continue
+        if key in _DATA_KEYWORDS:
+            result[key] = value
+        elif key in ("description", "title") and isinstance(value, str):
+            result[key] = _visible(value)
+        else:
+            result[key] = _prepare(value)
     is_object = result.get("type") == "object" or "properties" in result
     if is_object and "additionalProperties" not in result:
         result["additionalProperties"] = True
     return result
 
 
+def _visible(text: str) -> str:
+    return "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t" else ch
+        for ch in text
+    )
+
+
+class _Hoister:
+    """Moves inline objects and enums into `$defs` with unclashing names."""
+
+    def __init__(self, definitions: dict[str, Any]) -> None:
+        self.definitions = definitions
+        self.taken = set(definitions) | RESERVED_CLASS_NAMES
+
+    def hoist_children(self, schema: Any, owner: str) -> Any:
+        if not isinstance(schema, dict):
+            return schema
+        result = dict(schema)
+        properties = result.get("properties")
+        if isinstance(properties, dict):
+            result["properties"] = {
+                key: self._child(value, owner, key) for key, value in properties.items()
+            }
+        for keyword in _NESTED_ONE:
+            if isinstance(result.get(keyword), dict):
+                result[keyword] = self._child(result[keyword], owner, "Item")
+        for keyword in _NESTED_MANY:
+            if isinstance(result.get(keyword), list):
+                result[keyword] = [
+                    self._child(item, owner, f"Option{index + 1}")
+                    for index, item in enumerate(result[keyword])
+                ]
+        if isinstance(result.get("allOf"), list):
+            result["allOf"] = [
+                self.hoist_children(item, owner) for item in result["allOf"]
+            ]
+        return result
+
+    def _child(self, schema: Any, owner: str, key: str) -> Any:
+        if not isinstance(schema, dict) or "$ref" in schema:
+            return schema
+        enum = schema.get("enum")
+        named = "properties" in schema or (isinstance(enum, list) and len(enum) > 1)
+        if not named:
+            return self.hoist_children(schema, owner)
+        name = pascal_case(key)
+        if name in self.taken:
+            name = unique(owner + name, self.taken)
+        self.taken.add(name)
+        self.definitions[name] = {}
+        self.definitions[name] = self.hoist_children(schema, name)
+        return {"$ref": f"#/$defs/{name}"}
+
+
 _FUTURE = "from __future__ import annotations\n"
 _EXPERIMENTAL_MISSING = "from pydantic.experimental.missing_sentinel import MISSING"
 _MISSING = "from pydantic import MISSING"
-# Types that pydantic also builds from JSON numbers (as Unix times or seconds),
-# while JSON Schema's date and time formats apply to strings only.
-_TEMPORAL_TYPES = (
-    "AwareDatetime",
-    "NaiveDatetime",
-    "datetime",
-    "date",
-    "time",
-    "timedelta",
-)
-_TEXT_ONLY = '''
+# Types that pydantic also builds from JSON numbers (as Unix times or seconds)
+# and from strings that are not RFC 3339 (such as "1700000000"), while JSON
+# Schema's date and time formats accept RFC 3339 strings only. Each maps to the
+# checker that the wrapped annotation gets.
+_TEMPORAL_CHECKS = {
+    "AwareDatetime": "DateTimeText",
+    "NaiveDatetime": "DateTimeText",
+    "datetime": "DateTimeText",
+    "date": "DateText",
+    "time": "TimeText",
+    "timedelta": "DurationText",
+}
+_TEXT_TYPES = '''
 
 _T = TypeVar("_T")
+_DATE = r"\\d{4}-\\d{2}-\\d{2}"
+_TIME = r"\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:[Zz]|[+-]\\d{2}:\\d{2})"
+_DURATION = (
+    r"P(?!$)(?:\\d+Y)?(?:\\d+M)?(?:\\d+W)?(?:\\d+D)?"
+    r"(?:T(?=\\d)(?:\\d+H)?(?:\\d+M)?(?:\\d+(?:\\.\\d+)?S)?)?"
+)
 
 
-def _reject_numbers(value: object) -> object:
-    """Reject a JSON number where the schema wants a date or time string."""
-    if isinstance(value, int | float):
-        raise PydanticCustomError("string_type", "Input should be a valid string")
-    return value
+def _text_matching(pattern: str, what: str) -> Callable[[object], object]:
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError(
+                "format_error", "Input should be " + what
+            )
+        return value
+
+    return check
 
 
-TextOnly = Annotated[_T, BeforeValidator(_reject_numbers)]
-"""A date or time type that accepts only strings, as the JSON Schema formats do."""
+DateTimeText = Annotated[
+    _T, BeforeValidator(_text_matching(_DATE + "[Tt]" + _TIME, "an RFC 3339 date-time"))
+]
+"""A date-time field that accepts only RFC 3339 strings, as JSON Schema does."""
+DateText = Annotated[_T, BeforeValidator(_text_matching(_DATE, "an RFC 3339 date"))]
+"""A date field that accepts only RFC 3339 full-date strings."""
+TimeText = Annotated[_T, BeforeValidator(_text_matching(_TIME, "an RFC 3339 time"))]
+"""A time field that accepts only RFC 3339 full-time strings."""
+DurationText = Annotated[
+    _T, BeforeValidator(_text_matching(_DURATION, "an ISO 8601 duration"))
+]
+"""A duration field that accepts only ISO 8601 duration strings."""
 '''
 
 
+def _temporal_names(node: ast.expr) -> list[ast.Name]:
+    """Return the date and time type names in an annotation, outside `Literal`."""
+    if isinstance(node, ast.Name):
+        return [node] if node.id in _TEMPORAL_CHECKS else []
+    if isinstance(node, ast.Subscript):
+        if isinstance(node.value, ast.Name) and node.value.id == "Literal":
+            return []
+        return _temporal_names(node.value) + _temporal_names(node.slice)
+    if isinstance(node, ast.Tuple | ast.List):
+        return [name for item in node.elts for name in _temporal_names(item)]
+    if isinstance(node, ast.BinOp):
+        return _temporal_names(node.left) + _temporal_names(node.right)
+    return []
+
+
 def _text_only_temporals(code: str) -> str:
-    """Wrap date and time annotations so that numbers are rejected."""
-    head, separator, body = code.partition("\n\nclass ")
-    if not separator:
+    """Make date and time fields accept only the strings JSON Schema allows.
+
+    The syntax tree finds each date or time type used in an annotation or a
+    base class, and only those spots of the source change, so field names,
+    defaults and docstrings that merely contain "date" stay as they are.
+    """
+    tree = ast.parse(code)
+    found: list[ast.Name] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign):
+            found.extend(_temporal_names(node.annotation))
+        elif isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                found.extend(_temporal_names(base))
+    if not found:
         return code
-    names = "|".join(_TEMPORAL_TYPES)
-    pattern = re.compile(r"(?<![\w.\[])(" + names + r")\b(?!\()")
-    new_body, count = pattern.subn(r"TextOnly[\1]", separator + body)
-    if not count:
-        return code
+    lines = code.splitlines(keepends=True)
+    spots = sorted(
+        {(n.lineno, n.col_offset, n.end_col_offset or 0, n.id) for n in found},
+        reverse=True,
+    )
+    for line, start, end, name in spots:
+        text = lines[line - 1]
+        lines[line - 1] = (
+            text[:start] + f"{_TEMPORAL_CHECKS[name]}[{name}]" + text[end:]
+        )
+    last_import = max(
+        (
+            node.end_lineno or node.lineno
+            for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+        ),
+        default=0,
+    )
     imports = (
+        "import re\n"
+        "from collections.abc import Callable\n"
         "from typing import TypeVar\n"
         "from pydantic import BeforeValidator\n"
         "from pydantic_core import PydanticCustomError\n"
     )
-    return head.replace(_FUTURE, _FUTURE + imports, 1) + _TEXT_ONLY + new_body
+    head = "".join(lines[:last_import])
+    return head + imports + _TEXT_TYPES + "".join(lines[last_import:])
+
+
+def _check_class_names(code: str, document: Document) -> None:
+    """Fail loudly if the library renamed a class that the templates refer to.
+
+    A route bound to a renamed class would validate against the wrong model,
+    so this is an error rather than a warning.
+    """
+    defined = {
+        node.name for node in ast.parse(code).body if isinstance(node, ast.ClassDef)
+    }
+    missing = sorted(
+        {m.payload_class for m in document.messages if m.payload_class} - defined
+    )
+    if missing:
+        raise InputError(
+            [
+                Diagnostic(
+                    "datamodel-code-generator named the payload classes differently "
+                    f"than expected ({', '.join(missing)} missing); rename the schemas "
+                    "so that their names do not clash with other schemas or "
+                    "properties",
+                    document.schema_sources.get(missing[0]),
+                )
+            ]
+        )
 
 
 def _strip_banner(code: str) -> str:

@@ -9,6 +9,7 @@ recursive classes. Inline payloads are named `<MessageName>Payload`.
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -27,6 +28,61 @@ JSON_SCHEMA_FORMAT_PREFIXES = (
 )
 
 
+# Names the generated modules import or define themselves, and keywords that
+# look like class names: a schema that wants one of them gets a number.
+RESERVED_CLASS_NAMES = frozenset(
+    list(keyword.kwlist)
+    + [
+        "Annotated",
+        "Any",
+        "AnyUrl",
+        "Awaitable",
+        "AwareDatetime",
+        "BaseModel",
+        "BeforeValidator",
+        "Callable",
+        "ConfigDict",
+        "DateText",
+        "DateTimeText",
+        "Decimal",
+        "DurationText",
+        "EmailStr",
+        "Enum",
+        "Field",
+        "Handler",
+        "IntEnum",
+        "Json",
+        "JsonValue",
+        "Literal",
+        "MISSING",
+        "MessageSpec",
+        "NaiveDatetime",
+        "Optional",
+        "Path",
+        "Protocol",
+        "PydanticCustomError",
+        "RootModel",
+        "RouteSpec",
+        "SecuritySchemeSpec",
+        "Settings",
+        "Starlette",
+        "StrEnum",
+        "StrictBool",
+        "StrictBytes",
+        "StrictFloat",
+        "StrictInt",
+        "StrictStr",
+        "TimeText",
+        "TypeAdapter",
+        "TypeAlias",
+        "TypeVar",
+        "UUID",
+        "Union",
+        "ValidationError",
+    ]
+)
+
+
 @dataclass
 class SchemaRegistry:
     """The named schemas of a document, as one JSON Schema `$defs` mapping."""
@@ -39,7 +95,7 @@ class SchemaRegistry:
     """Warnings for schemas whose class names had to change to stay unique."""
     """Where each definition comes from, for diagnostics."""
     _names: dict[Target, str] = field(default_factory=dict)
-    _taken: set[str] = field(default_factory=set)
+    _taken: set[str] = field(default_factory=lambda: set(RESERVED_CLASS_NAMES))
     _problems: list[Diagnostic] = field(default_factory=list)
 
     def add_payload(
