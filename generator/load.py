@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import json.decoder
 import json.scanner
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -134,9 +135,23 @@ def _check_depth(root: Any, name: str) -> None:
                 where,
             )
         if isinstance(node, dict):
-            pending.extend((child, depth + 1) for child in node.values())
+            for key, child in node.items():
+                if isinstance(child, float) and not math.isfinite(child):
+                    raise fail(
+                        f"{child!r} is not a number JSON can carry; write a finite "
+                        "number or a string",
+                        location_of(node, key),
+                    )
+                pending.append((child, depth + 1))
         elif isinstance(node, list):
-            pending.extend((child, depth + 1) for child in node)
+            for index, child in enumerate(node):
+                if isinstance(child, float) and not math.isfinite(child):
+                    raise fail(
+                        f"{child!r} is not a number JSON can carry; write a finite "
+                        "number or a string",
+                        location_of(node, index),
+                    )
+                pending.append((child, depth + 1))
 
 
 def _parse_json(text: str, name: str) -> Any:
@@ -304,7 +319,19 @@ _CoreSchemaLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
 def _parse_yaml(text: str, name: str) -> Any:
-    loader = _CoreSchemaLoader(text)
+    try:
+        # The reader checks characters as the loader is created.
+        loader = _CoreSchemaLoader(text)
+    except yaml.reader.ReaderError as error:
+        before = text[: error.position]
+        line = before.count("\n") + 1
+        column = error.position - (before.rfind("\n") + 1) + 1
+        raise fail(
+            f"invalid YAML: control character U+{_code_point(error.character):04X} is "
+            "not allowed; "
+            "remove it or write it as an escape in a double-quoted string",
+            SourceLocation(name, line, column),
+        ) from None
     loader.display_name = name
     try:
         node = loader.get_single_node()
@@ -323,6 +350,10 @@ def _parse_yaml(text: str, name: str) -> Any:
         raise fail(f"invalid YAML: {error}", SourceLocation(name, 1, 1)) from None
     finally:
         loader.dispose()
+
+
+def _code_point(character: int | str) -> int:
+    return character if isinstance(character, int) else ord(character[:1] or "\0")
 
 
 def _check_expansion(root: yaml.Node, name: str) -> None:

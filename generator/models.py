@@ -243,18 +243,22 @@ DurationText = Annotated[
 '''
 
 
-def _temporal_names(node: ast.expr) -> list[ast.Name]:
-    """Return the date and time type names in an annotation, outside `Literal`."""
+def _temporal_names(node: ast.expr, names: dict[str, str]) -> list[ast.Name]:
+    """Return the date and time type names in an annotation, outside `Literal`.
+
+    `names` maps each local name to the imported name, since the library
+    imports `date as date_aliased` when a field is itself called `date`.
+    """
     if isinstance(node, ast.Name):
-        return [node] if node.id in _TEMPORAL_CHECKS else []
+        return [node] if names.get(node.id) in _TEMPORAL_CHECKS else []
     if isinstance(node, ast.Subscript):
         if isinstance(node.value, ast.Name) and node.value.id == "Literal":
             return []
-        return _temporal_names(node.value) + _temporal_names(node.slice)
+        return _temporal_names(node.value, names) + _temporal_names(node.slice, names)
     if isinstance(node, ast.Tuple | ast.List):
-        return [name for item in node.elts for name in _temporal_names(item)]
+        return [found for item in node.elts for found in _temporal_names(item, names)]
     if isinstance(node, ast.BinOp):
-        return _temporal_names(node.left) + _temporal_names(node.right)
+        return _temporal_names(node.left, names) + _temporal_names(node.right, names)
     return []
 
 
@@ -266,13 +270,19 @@ def _text_only_temporals(code: str) -> str:
     defaults and docstrings that merely contain "date" stay as they are.
     """
     tree = ast.parse(code)
+    imported = {
+        alias.asname or alias.name: alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module in ("datetime", "pydantic")
+        for alias in node.names
+    }
     found: list[ast.Name] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.AnnAssign):
-            found.extend(_temporal_names(node.annotation))
+            found.extend(_temporal_names(node.annotation, imported))
         elif isinstance(node, ast.ClassDef):
             for base in node.bases:
-                found.extend(_temporal_names(base))
+                found.extend(_temporal_names(base, imported))
     if not found:
         return code
     lines = code.splitlines(keepends=True)
@@ -282,9 +292,8 @@ def _text_only_temporals(code: str) -> str:
     )
     for line, start, end, name in spots:
         text = lines[line - 1]
-        lines[line - 1] = (
-            text[:start] + f"{_TEMPORAL_CHECKS[name]}[{name}]" + text[end:]
-        )
+        checker = _TEMPORAL_CHECKS[imported[name]]
+        lines[line - 1] = text[:start] + f"{checker}[{name}]" + text[end:]
     last_import = max(
         (
             node.end_lineno or node.lineno

@@ -8,6 +8,7 @@ template serves both.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +19,9 @@ from .schemas import SchemaRegistry
 
 Action = Literal["receive", "send"]
 JSON_CONTENT_TYPE = "application/json"
+HTTP_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE", "GET"})
+# RFC 9110 token characters, which a header name is made of.
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class _Normalizer:
         self.messages: dict[Target, Message] = {}
         self.message_names: set[str] = set()
         self.schemes: dict[str, SecurityScheme] = {}
+        self.taken_env: set[str] = set()
 
     # --- helpers -------------------------------------------------------------
 
@@ -182,28 +187,33 @@ class _Normalizer:
 
     def _collect_security_schemes(self) -> None:
         schemes = (self.root.get("components") or {}).get("securitySchemes") or {}
-        taken_env: set[str] = set()
         for key in sorted(schemes):
             target = self.at(join_pointer("/components/securitySchemes", key))
             node, _ = self.follow(schemes[key], target)
-            kind = _text(node.get("type"))
-            location = _text(node.get("in")) or None
-            http_scheme = _text(node.get("scheme")).lower() or None
-            supported = (
-                kind == "httpApiKey" and location in ("header", "query", "cookie")
-            ) or (kind == "http" and http_scheme in ("bearer", "basic"))
-            env = upper_snake_case(key, fallback="credential")
-            env = f"RECEIVER_{env}S" if env.endswith("KEY") else f"RECEIVER_{env}_KEYS"
-            self.schemes[key] = SecurityScheme(
-                key=key,
-                type=kind,
-                location=location,
-                name=_text(node.get("name")) or None,
-                scheme=http_scheme,
-                description=_text(node.get("description")),
-                env_var=unique(env, taken_env),
-                supported=supported,
-            )
+            self._add_scheme(key, node)
+
+    def _add_scheme(self, key: str, node: Any) -> str:
+        """Record a security scheme under `key` and return the key."""
+        node = node if isinstance(node, dict) else {}
+        kind = _text(node.get("type"))
+        location = _text(node.get("in")) or None
+        http_scheme = _text(node.get("scheme")).lower() or None
+        supported = (
+            kind == "httpApiKey" and location in ("header", "query", "cookie")
+        ) or (kind == "http" and http_scheme in ("bearer", "basic"))
+        env = upper_snake_case(key, fallback="credential")
+        env = f"RECEIVER_{env}S" if env.endswith("KEY") else f"RECEIVER_{env}_KEYS"
+        self.schemes[key] = SecurityScheme(
+            key=key,
+            type=kind,
+            location=location,
+            name=_text(node.get("name")) or None,
+            scheme=http_scheme,
+            description=_text(node.get("description")),
+            env_var=unique(env, self.taken_env),
+            supported=supported,
+        )
+        return key
 
     def _signature_header(self) -> str | None:
         """Return the header of a declared signature scheme that no requirement uses.
@@ -262,7 +272,7 @@ class _Normalizer:
                     else:
                         refs.append((message_node, message_target))
                 operation_id = _text(node.get("operationId")) or f"{action} {address}"
-                security = self._requirements_v2(node, channel)
+                security = self._requirements_v2(node, channel, channel_target)
                 result.append(
                     self._operation(
                         operation_id=operation_id,
@@ -276,15 +286,31 @@ class _Normalizer:
                 )
         return result
 
-    def _requirements_v2(self, operation: Any, channel: Any) -> list[Any]:
+    def _requirements_v2(
+        self, operation: Any, channel: Any, channel_target: Target
+    ) -> list[Any]:
         if isinstance(operation.get("security"), list):
             return [req for req in operation["security"]]
         servers = self.root.get("servers") or {}
         names = channel.get("servers") or list(servers)
         requirements: list[Any] = []
         for name in names:
-            server = servers.get(name)
+            server = servers.get(name) if isinstance(name, str) else None
             if server is None:
+                # A misspelt server would silently drop its security.
+                self.problems.append(
+                    Diagnostic(
+                        f"channel lists server {name!r}, which is not defined under "
+                        f"servers; define it or fix the name (defined: "
+                        f"{', '.join(map(repr, servers)) or 'none'})",
+                        self.where(
+                            Target(
+                                channel_target.file,
+                                join_pointer(channel_target.pointer, "servers"),
+                            )
+                        ),
+                    )
+                )
                 continue
             server, _ = self.follow(server, self.at(join_pointer("/servers", name)))
             requirements.extend(server.get("security") or [])
@@ -326,7 +352,7 @@ class _Normalizer:
                         ),
                     )
                     refs.append((channel_messages[name], item_target))
-            security = self._requirements_v3(node, channel)
+            security = self._requirements_v3(node, channel, key)
             result.append(
                 self._operation(
                     operation_id=key,
@@ -340,7 +366,9 @@ class _Normalizer:
             )
         return result
 
-    def _requirements_v3(self, operation: Any, channel: Any) -> list[Any]:
+    def _requirements_v3(
+        self, operation: Any, channel: Any, operation_id: str
+    ) -> list[Any]:
         """Return 3.0 security as 2.x-style requirement objects (one scheme each)."""
         if isinstance(operation.get("security"), list):
             schemes = operation["security"]
@@ -351,9 +379,14 @@ class _Normalizer:
                 resolved, _ = self.follow(server, self.root_target)
                 schemes.extend(resolved.get("security") or [])
         requirements: list[dict[str, list[str]]] = []
-        for scheme in schemes:
+        for index, scheme in enumerate(schemes):
             if is_ref(scheme):
                 requirements.append({scheme["$ref"].rsplit("/", 1)[-1]: []})
+            elif isinstance(scheme, dict):
+                # An inline scheme gets a key of its own; dropping it would
+                # leave the endpoint open.
+                key = unique(f"{operation_id}Security{index + 1}", set(self.schemes))
+                requirements.append({self._add_scheme(key, scheme): []})
         return requirements
 
     # --- shared --------------------------------------------------------------
@@ -378,8 +411,18 @@ class _Normalizer:
         if len(set(m.payload_class for m in with_payload)) > 1:
             union_name = self.registry.claim(pascal_case(operation_id) + "Payload")
             discriminator = self._discriminator(with_payload)
-        bindings = (node.get("bindings") or {}).get("http") or {}
-        method = _text(bindings.get("method")).upper() or "POST"
+        bindings = node.get("bindings")
+        http = bindings.get("http") if isinstance(bindings, dict) else None
+        method = _text(http.get("method") if isinstance(http, dict) else None)
+        method = method.upper() or "POST"
+        if method not in HTTP_METHODS:
+            self.problems.append(
+                Diagnostic(
+                    f"HTTP binding method {method!r} is not an HTTP method; use one "
+                    f"of {', '.join(sorted(HTTP_METHODS))}",
+                    self.where(target),
+                )
+            )
         alternatives = sorted(
             {tuple(sorted(req)) for req in security if isinstance(req, dict)}
         )
@@ -414,6 +457,16 @@ class _Normalizer:
         known = self.messages.get(target)
         if known is not None:
             return known
+        if not isinstance(node, dict):
+            raise InputError(
+                [
+                    Diagnostic(
+                        "a message must be an object with a payload, not "
+                        f"{type(node).__name__}; fix the ref or the message",
+                        self.where(ref_target),
+                    )
+                ]
+            )
         node = self._apply_traits(node, target, message=True)
         key = _message_key(target.pointer)
         name = _text(node.get("name")) or _text(node.get("messageId")) or key

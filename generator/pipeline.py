@@ -6,8 +6,10 @@ decides the names that appear in the output (package, header, command).
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +58,12 @@ def default_package(spec: Path) -> str:
     for suffix in (".yaml", ".yml", ".json"):
         stem = stem.removesuffix(suffix)
     stem = re.sub(r"[-_.]?asyncapi$", "", stem, flags=re.IGNORECASE) or stem
-    return snake_case(stem, fallback="api")
+    name = snake_case(stem, fallback="api")
+    # A package named like a standard module (http, email, queue) would hide
+    # that module from everything the receiver imports.
+    if name in sys.stdlib_module_names or keyword.iskeyword(name):
+        name += "_api"
+    return name
 
 
 def load_document(options: Options) -> Document:

@@ -62,7 +62,14 @@ def build_context(
     data.pop("schema_document")
     data = _plain(data)
     classes = {m.payload_class for m in document.messages if m.payload_class}
-    received = [op for op in data["operations"] if op["action"] == "receive"]
+    received = _first_per_route(
+        [
+            op
+            for op in data["operations"]
+            if op["action"] == "receive"
+            and any(m["payload_class"] for m in op["messages"])
+        ]
+    )
     received_messages = {
         m["python_name"]: m
         for op in received
@@ -75,9 +82,7 @@ def build_context(
     return {
         "package": package,
         "spec": data,
-        "received_operations": [
-            op for op in received if any(m["payload_class"] for m in op["messages"])
-        ],
+        "received_operations": received,
         "received_messages": [received_messages[k] for k in sorted(received_messages)],
         "payload_classes": sorted(classes),
         "received_classes": sorted(
@@ -88,6 +93,18 @@ def build_context(
         ],
         "models_code": models_code,
     }
+
+
+def _first_per_route(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the first operation for each HTTP method and path; validate warns."""
+    seen: set[tuple[str, str]] = set()
+    result = []
+    for operation in operations:
+        route = (operation["http_method"], operation["http_path"])
+        if route not in seen:
+            seen.add(route)
+            result.append(operation)
+    return result
 
 
 def build_samples(
@@ -196,11 +213,11 @@ def format_python(texts: Mapping[str, str], *, models: str) -> dict[str, str]:
             target.write_text(text, encoding="utf-8")
         common = ["--isolated", "--target-version", "py311", "--line-length", "88"]
         steps = [
-            [ruff, "check", "--fix", "--quiet", *common, "--select", "I", "."],
-            # Only the models module gets unused imports removed: the library's
+            # Unused imports go first, from the models module only: the library's
             # imports depend on the schemas, and the union aliases add some that
-            # a spec may not need.
+            # a spec may not need. Sorting imports afterwards closes the gaps.
             [ruff, "check", "--fix", "--quiet", *common, "--select", "F401", models],
+            [ruff, "check", "--fix", "--quiet", *common, "--select", "I", "."],
             [ruff, "format", "--quiet", *common, "."],
         ]
         for command in steps:

@@ -12,6 +12,7 @@ that file, and `./y.yml` its folder (RFC 3986 resolution, as JSON Schema says).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,9 @@ def escape_pointer_token(token: str) -> str:
 
 def join_pointer(pointer: str, token: str | int) -> str:
     return f"{pointer}/{escape_pointer_token(str(token))}"
+
+
+DYNAMIC_REF_KEYWORDS = ("$dynamicRef", "$recursiveRef")
 
 
 def is_ref(node: Any) -> bool:
@@ -114,8 +118,16 @@ class Resolver:
                 where,
             )
         file_part, _, fragment = ref.partition("#")
+        if "\x00" in unquote(ref):
+            raise _ref_error(f"$ref {ref!r} contains a NUL character; remove it", where)
         if file_part:
-            path = (base.file.parent / unquote(file_part)).resolve()
+            try:
+                path = (base.file.parent / unquote(file_part)).resolve()
+                exists = path.is_file()
+            except (OSError, ValueError) as error:
+                raise _ref_error(
+                    f"$ref {ref!r} names a file that cannot be opened: {error}", where
+                ) from None
             if not self.allow_outside_root and not path.is_relative_to(self.root_dir):
                 raise _ref_error(
                     f"$ref {ref!r} points outside the spec's folder "
@@ -124,7 +136,7 @@ class Resolver:
                     where,
                 )
             if path not in self.files:
-                if not path.is_file():
+                if not exists:
                     raise _ref_error(
                         f"unresolvable $ref {ref!r}: "
                         f"file {display_path(path)} not found",
@@ -134,6 +146,12 @@ class Resolver:
         else:
             path = base.file
         pointer = unquote(fragment)
+        if re.search(r"~(?![01])", pointer):
+            raise _ref_error(
+                f"$ref {ref!r} has an invalid escape in its JSON pointer: '~' must be "
+                "followed by 0 (for '~') or 1 (for '/')",
+                where,
+            )
         if pointer and not pointer.startswith("/"):
             raise _ref_error(
                 f"$ref {ref!r} has a fragment that is not a JSON pointer; "
@@ -201,9 +219,24 @@ class Resolver:
             current = Resolved(self.lookup(target, ref, where), target)
         return current
 
+    def _dynamic_refs(self) -> Iterator[Diagnostic]:
+        """Report `$dynamicRef` and `$recursiveRef`, which the tool cannot check.
+
+        The model generator would follow them itself, past the network and
+        folder rules that every `$ref` goes through, so they are rejected.
+        """
+        root = self.root.path.resolve()
+        for node, pointer in _walk_dynamic(self.root.root, ""):
+            keyword = next(k for k in DYNAMIC_REF_KEYWORDS if k in node)
+            yield Diagnostic(
+                f"{keyword} is not supported; use $ref, which asyncapi-gen resolves "
+                "within the spec's folder",
+                self.location(Target(root, pointer), node, keyword),
+            )
+
     def check_all(self) -> None:
         """Follow every ref reachable from the root file; raise all failures at once."""
-        problems: list[Diagnostic] = []
+        problems: list[Diagnostic] = list(self._dynamic_refs())
         done: set[Path] = set()
         pending = [self.root.path.resolve()]
         while pending:
@@ -224,6 +257,22 @@ class Resolver:
         if problems:
             unique = {d.format(): d for d in problems}
             raise InputError(list(unique.values()))
+
+
+def _walk_dynamic(node: Any, pointer: str) -> Iterator[tuple[dict[str, Any], str]]:
+    stack: list[tuple[Any, str]] = [(node, pointer)]
+    while stack:
+        current, here = stack.pop()
+        if isinstance(current, dict):
+            if any(key in current for key in DYNAMIC_REF_KEYWORDS):
+                yield current, here
+            for key, value in current.items():
+                if key not in DATA_KEYWORDS and isinstance(value, dict | list):
+                    stack.append((value, join_pointer(here, key)))
+        elif isinstance(current, list):
+            for index, value in enumerate(current):
+                if isinstance(value, dict | list):
+                    stack.append((value, join_pointer(here, index)))
 
 
 def _walk_refs(node: Any, pointer: str) -> Iterator[tuple[dict[str, Any], str]]:

@@ -15,7 +15,7 @@ import jsonschema
 
 from .errors import Diagnostic, InputError, SourceLocation
 from .load import LoadedFile, key_location_of, location_of
-from .normalize import Document, Operation
+from .normalize import HEADER_NAME, Document, Message, Operation
 from .samples import Samples
 from .structure import check_structure
 
@@ -50,7 +50,7 @@ def validate_document(loaded: LoadedFile) -> None:
                 start,
             )
         )
-    elif not isinstance(version, str) or not SUPPORTED.match(version):
+    elif not isinstance(version, str) or not SUPPORTED.fullmatch(version):
         problems.append(
             Diagnostic(
                 f"unsupported asyncapi version {version!r}; asyncapi-gen reads "
@@ -84,6 +84,7 @@ def check_meaning(loaded: LoadedFile, document: Document) -> list[Diagnostic]:
                 )
             )
     problems.extend(_schema_problems(document))
+    problems.extend(_receiver_problems(document))
     samples = Samples(document.schema_document)
     for message in document.messages:
         if message.payload_class is None:
@@ -178,3 +179,95 @@ def _schema_problems(document: Document) -> list[Diagnostic]:
             )
         )
     return problems
+
+
+def _receiver_problems(document: Document) -> list[Diagnostic]:
+    """Check what the generated receiver needs: routes, headers and schemes."""
+    problems: list[Diagnostic] = []
+    routes: dict[tuple[str, str], Operation] = {}
+    for operation in document.received:
+        key = (operation.http_method, operation.http_path)
+        first = routes.setdefault(key, operation)
+        if first is not operation:
+            problems.append(
+                Diagnostic(
+                    f"operations {first.operation_id!r} and "
+                    f"{operation.operation_id!r} both receive {key[0]} {key[1]}; "
+                    f"the HTTP receiver serves only {first.operation_id!r} there, so "
+                    "merge their messages into one operation to receive both",
+                    operation.source,
+                    severity="warning",
+                )
+            )
+        problems.extend(_message_problems(operation))
+    used = {name for op in document.received for group in op.security for name in group}
+    for scheme in document.security_schemes:
+        header = scheme.name if scheme.location == "header" else None
+        if header is not None and not HEADER_NAME.match(header):
+            problems.append(
+                Diagnostic(
+                    f"security scheme {scheme.key!r} names header {header!r}, which "
+                    "is not a valid HTTP header name; use letters, digits and '-'",
+                    None,
+                )
+            )
+        if scheme.key in used and not scheme.supported:
+            problems.append(
+                Diagnostic(
+                    f"security scheme {scheme.key!r} ({scheme.type}"
+                    f"{' in ' + scheme.location if scheme.location else ''}) cannot "
+                    "be checked by the generated receiver, which will not start "
+                    "until the scheme is httpApiKey in a header, query or cookie, "
+                    "or http bearer or basic",
+                    None,
+                    severity="warning",
+                )
+            )
+    return problems
+
+
+def _message_problems(operation: Operation) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    owners: dict[str, Message] = {}
+    for message in operation.messages:
+        if not message.payload_class:
+            continue
+        if not _is_json(message.content_type):
+            problems.append(
+                Diagnostic(
+                    f"message {message.name!r} has content type "
+                    f"{message.content_type!r}; the receiver accepts JSON only and "
+                    "will answer 415 to it",
+                    message.source,
+                    severity="warning",
+                )
+            )
+        first = owners.setdefault(message.payload_class, message)
+        if first is not message:
+            problems.append(
+                Diagnostic(
+                    f"messages {first.name!r} and {message.name!r} share the payload "
+                    f"schema {message.payload_class!r}, so the receiver cannot tell "
+                    f"them apart and stores both as {first.name!r}; give each its "
+                    "own schema with a distinguishing const property",
+                    message.source,
+                    severity="warning",
+                )
+            )
+    if operation.union_name and not operation.discriminator:
+        problems.append(
+            Diagnostic(
+                f"the messages of operation {operation.operation_id!r} have no "
+                "property with a distinct const or single-value enum, so a payload "
+                "that fits several is stored as the first that fits; add such a "
+                "property or a `discriminator`",
+                operation.source,
+                severity="warning",
+            )
+        )
+    return problems
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")

@@ -70,25 +70,58 @@ def write_tree(output: Path, files: dict[str, bytes], manifest: str) -> WriteRep
             f"{output}: error: the folder has files that asyncapi-gen did not write "
             "(no manifest in it); choose an empty or new folder for --output"
         )
-    report = WriteReport()
-    for name, content in sorted(files.items()):
-        target = output / name
-        if target.is_file() and target.read_bytes() == content:
-            report.unchanged.append(name)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.asyncapi-gen-tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, target)
-        report.written.append(name)
+    root = output.resolve()
+    stale_files = []
     for name in manifests.get(manifest, []):
         if name in files:
             continue
-        stale = output / name
+        stale = (output / name).resolve()
+        # A manifest is a file in the repository, so an edited one must not
+        # make generate delete anything outside the output folder.
+        if not stale.is_relative_to(root) or stale == root:
+            raise GeneratorError(
+                f"{output / manifest}: error: lists {name!r}, which is outside "
+                f"{output}; restore the manifest with git or delete it"
+            )
+        stale_files.append(stale)
+    report = WriteReport()
+    changed = {
+        name: content
+        for name, content in sorted(files.items())
+        if not ((output / name).is_file() and (output / name).read_bytes() == content)
+    }
+    report.unchanged = sorted(set(files) - set(changed))
+    for name in changed:
+        target = output / name
+        if target.exists() and not target.is_file():
+            raise GeneratorError(
+                f"{target}: error: a folder is in the way of a generated file; "
+                "move it out of the output folder"
+            )
+    # Write every changed file beside its target first, and rename them all
+    # only once every write worked, so a failure leaves the old tree intact.
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, content in changed.items():
+            target = output / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.asyncapi-gen-tmp")
+            temporary.write_bytes(content)
+            staged.append((temporary, target))
+        for temporary, target in staged:
+            os.replace(temporary, target)
+    except OSError as error:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise GeneratorError(
+            f"{output}: error: cannot write the generated files: {error}"
+        ) from None
+    report.written = list(changed)
+    for stale in stale_files:
         if stale.is_file():
             stale.unlink()
-            report.removed.append(name)
-            _remove_empty_parents(stale.parent, output)
+            report.removed.append(stale.relative_to(root).as_posix())
+            _remove_empty_parents(stale.parent, root)
     return report
 
 

@@ -306,3 +306,85 @@ def test_colliding_names_are_warned_about() -> None:
         "because another schema already has the class name 'LeadContact'; rename "
         "one of them to choose the names [at #/components/schemas/lead-contact]",
     ]
+
+
+def test_dynamic_ref_is_rejected() -> None:
+    text = (
+        HEADER + "channels:\n  a:\n    publish:\n      message:\n        payload:\n"
+        "          type: object\n          properties:\n"
+        "            p: {$dynamicRef: /etc/passwd}\n"
+    )
+    assert only_error(validate(write("spec.yml", text))) == (
+        "spec.yml:10:30: error: $dynamicRef is not supported; use $ref, which "
+        "asyncapi-gen resolves within the spec's folder "
+        "[at #/channels/a/publish/message/payload/properties/p]"
+    )
+
+
+def test_unknown_server_on_a_channel_is_an_error() -> None:
+    text = (
+        HEADER + "servers:\n  prod: {url: example.com, protocol: https, "
+        "security: [{key: []}]}\n"
+        "channels:\n  a:\n    servers: [production]\n    publish:\n"
+        "      message: {payload: {type: object}}\n"
+        "components:\n  securitySchemes:\n"
+        "    key: {type: httpApiKey, name: X-Key, in: header}\n"
+    )
+    line = only_error(validate(write("spec.yml", text)))
+    assert line.startswith("spec.yml:7:14: error: channel lists server 'production'")
+
+
+def test_inline_security_scheme_in_3x_is_enforced(tmp_path: Path) -> None:
+    text = (
+        'asyncapi: 3.0.0\ninfo: {title: T, version: "1"}\n'
+        "channels:\n  lead:\n    address: /lead\n    messages:\n"
+        "      ping: {payload: {type: object}}\n"
+        "operations:\n  onPing:\n    action: receive\n"
+        "    channel: {$ref: '#/channels/lead'}\n"
+        "    security:\n      - {type: httpApiKey, name: X-API-Key, in: header}\n"
+    )
+    write("spec.yml", text)
+    result = CliRunner().invoke(main, ["generate", "spec.yml", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    app = Path("out/spec/app.py").read_text(encoding="utf-8")
+    assert 'name="X-API-Key"' in app
+    assert 'security=(("onPingSecurity1",),)' in app
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            HEADER.replace("title: T", "title: a\x00b") + "channels: {}\n",
+            "spec.yml:2:16: error: invalid YAML: control character U+0000",
+        ),
+        (
+            HEADER + "channels: {}\nx-n: .nan\n",
+            "spec.yml:4:6: error: nan is not a number JSON can carry",
+        ),
+    ],
+)
+def test_unusable_values_are_rejected(text: str, expected: str) -> None:
+    assert only_error(validate(write("spec.yml", text))).startswith(expected)
+
+
+def test_stdlib_module_name_is_not_used_as_package(tmp_path: Path) -> None:
+    write("http-asyncapi.yml", HEADER + "channels: {}\n")
+    result = CliRunner().invoke(main, ["generate", "http-asyncapi.yml", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    assert Path("out/http_api/app.py").is_file()
+
+
+def test_dates_in_names_and_values_survive_wrapping(tmp_path: Path) -> None:
+    text = (
+        HEADER + "channels:\n  a:\n    publish:\n      message:\n        name: Out\n"
+        "        payload:\n          type: object\n          properties:\n"
+        "            kind: {type: string, enum: [date, time]}\n"
+        "            date: {type: string, format: date}\n"
+    )
+    write("spec.yml", text)
+    result = CliRunner().invoke(main, ["generate", "spec.yml", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    models = Path("out/spec/models.py").read_text(encoding="utf-8")
+    assert 'date = "date"' in models
+    assert "date: DateText[date_aliased] | MISSING = MISSING" in models

@@ -247,3 +247,34 @@ def test_asyncapi_3_version_of_realtor_generates_the_same_package(
     assert sorted(rewritten) == sorted(original)
     for name, content in original.items():
         assert without_header(rewritten[name]) == without_header(content), name
+
+
+def test_manifest_entries_outside_the_output_are_refused(tmp_path: Path) -> None:
+    spec = make_repo(tmp_path)
+    assert generate(tmp_path, spec).returncode == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    manifest = tmp_path / "generated" / ".asyncapi-gen" / f"{PACKAGE}.json"
+    manifest.write_text(
+        manifest.read_text().replace('"files": [', '"files": [\n    "../victim.txt",')
+    )
+    result = generate(tmp_path, spec)
+    assert result.returncode == 2
+    assert "outside" in result.stderr
+    assert victim.read_text() == "keep me"
+
+
+def test_failed_write_leaves_the_old_tree(tmp_path: Path) -> None:
+    spec = make_repo(tmp_path)
+    assert generate(tmp_path, spec).returncode == 0
+    before = tree(tmp_path / "generated")
+    models = tmp_path / "generated" / PACKAGE / "models.py"
+    models.unlink()
+    models.mkdir()
+    spec.write_text(spec.read_text().replace("Connections Plus Events", "Leads", 1))
+    result = generate(tmp_path, spec)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    after = tree(tmp_path / "generated")
+    del before[f"{PACKAGE}/models.py"]
+    assert after == before
