@@ -71,8 +71,33 @@ def write_tree(output: Path, files: dict[str, bytes], manifest: str) -> WriteRep
             "(no manifest in it); choose an empty or new folder for --output"
         )
     root = output.resolve()
+    stale_files = _stale_files(output, manifests.get(manifest, []), files, manifest)
+
+    report = WriteReport()
+    changed = {
+        name: content
+        for name, content in sorted(files.items())
+        if not ((output / name).is_file() and (output / name).read_bytes() == content)
+    }
+    report.unchanged = sorted(set(files) - set(changed))
+    _replace_all(output, changed)
+    report.written = list(changed)
+
+    for stale in stale_files:
+        if stale.is_file():
+            stale.unlink()
+            report.removed.append(stale.relative_to(root).as_posix())
+            _remove_empty_parents(stale.parent, root)
+    return report
+
+
+def _stale_files(
+    output: Path, listed: list[str], files: dict[str, bytes], manifest: str
+) -> list[Path]:
+    """Return the files an earlier run wrote that this run does not produce."""
+    root = output.resolve()
     stale_files = []
-    for name in manifests.get(manifest, []):
+    for name in listed:
         if name in files:
             continue
         stale = (output / name).resolve()
@@ -84,13 +109,15 @@ def write_tree(output: Path, files: dict[str, bytes], manifest: str) -> WriteRep
                 f"{output}; restore the manifest with git or delete it"
             )
         stale_files.append(stale)
-    report = WriteReport()
-    changed = {
-        name: content
-        for name, content in sorted(files.items())
-        if not ((output / name).is_file() and (output / name).read_bytes() == content)
-    }
-    report.unchanged = sorted(set(files) - set(changed))
+    return stale_files
+
+
+def _replace_all(output: Path, changed: dict[str, bytes]) -> None:
+    """Write every file beside its target, then rename them all into place.
+
+    The renames start only once every write worked, so a failure leaves the
+    old tree intact.
+    """
     for name in changed:
         target = output / name
         if target.exists() and not target.is_file():
@@ -98,8 +125,6 @@ def write_tree(output: Path, files: dict[str, bytes], manifest: str) -> WriteRep
                 f"{target}: error: a folder is in the way of a generated file; "
                 "move it out of the output folder"
             )
-    # Write every changed file beside its target first, and rename them all
-    # only once every write worked, so a failure leaves the old tree intact.
     staged: list[tuple[Path, Path]] = []
     try:
         for name, content in changed.items():
@@ -116,13 +141,6 @@ def write_tree(output: Path, files: dict[str, bytes], manifest: str) -> WriteRep
         raise GeneratorError(
             f"{output}: error: cannot write the generated files: {error}"
         ) from None
-    report.written = list(changed)
-    for stale in stale_files:
-        if stale.is_file():
-            stale.unlink()
-            report.removed.append(stale.relative_to(root).as_posix())
-            _remove_empty_parents(stale.parent, root)
-    return report
 
 
 def _has_files(folder: Path) -> bool:
