@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,8 +38,11 @@ PACKAGE = "fixturepkg"
 API_KEYS = ("key-one-current", "key-two-rotated")
 BEARER_TOKEN = "bearer-token-abc"
 BASIC_CREDENTIAL = "relay:s3cret-pass"
+QUERY_KEY = "zq-query-key-5093"
 SIGNING_SECRET = b"fixture-signing-secret"
-MAX_BODY_BYTES = 4096
+# Large enough for a lead with an integer of 4301 digits, one more than the
+# runtime accepts.
+MAX_BODY_BYTES = 8192
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 WAIT_SECONDS = 15.0
 
@@ -80,6 +84,7 @@ def receiver_env(folder: Path, **extra: str) -> dict[str, str]:
         "RECEIVER_API_KEYS": ", ".join(API_KEYS),
         "RECEIVER_BEARER_TOKENS": BEARER_TOKEN,
         "RECEIVER_BASIC_CREDENTIALS": BASIC_CREDENTIAL,
+        "RECEIVER_QUERY_KEYS": QUERY_KEY,
         "RECEIVER_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
         "FIXTURE_HANDLER_LOG": str(folder / "handler-calls.jsonl"),
     }
@@ -147,6 +152,54 @@ def post_lead(
     elif signature is not None:
         headers[signature_header] = signature
     return client.post("/lead", content=body, headers=headers)
+
+
+def post_event(
+    client: httpx.Client, payload: Any, *, query_key: str = QUERY_KEY
+) -> httpx.Response:
+    """POST a payload to the event route, with the API key in the query string."""
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", "X-Signature": hex_signature(body)}
+    return client.post(
+        "/event", params={"api_key": query_key}, content=body, headers=headers
+    )
+
+
+def send_raw_request(base_url: str, request: bytes) -> tuple[str, dict[str, str]]:
+    """Send raw bytes on a new connection and read one response.
+
+    Returns the status line and the lower-case response headers. The request
+    leaves its body unfinished, so the test fails unless the server closes the
+    connection after the response.
+    """
+    port = httpx.URL(base_url).port
+    assert port is not None
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(request)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed before a complete response: {received!r}"
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        content_length = int(headers.get("content-length", "0"))
+        while len(body) < content_length:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed before the end of the response body"
+            body += chunk
+        try:
+            after_response = sock.recv(65536)
+        except TimeoutError:
+            pytest.fail(
+                f"the connection was still open {WAIT_SECONDS} s after the response"
+            )
+    assert after_response == b"", "the server sent data after the response"
+    return status_line, headers
 
 
 def fetch_rows(db_path: Path) -> list[dict[str, Any]]:
@@ -479,6 +532,36 @@ def test_body_over_limit_rejected_while_streaming(client: httpx.Client) -> None:
     assert_problem(response, 413)
 
 
+@pytest.mark.parametrize("framing", ["chunked", "content-length", "unauthenticated"])
+def test_response_before_body_end_closes_connection(
+    main_receiver: Any, framing: str
+) -> None:
+    chunk = b"x" * 1024
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(chunk), chunk)
+        for _ in range(MAX_BODY_BYTES // len(chunk) + 1)
+    )
+    requests = {
+        "chunked": (API_KEYS[0], b"Transfer-Encoding: chunked", chunks),
+        "content-length": (API_KEYS[0], b"Content-Length: 1000000000000", chunk),
+        "unauthenticated": ("wrong-key", b"Transfer-Encoding: chunked", chunks[:100]),
+    }
+    api_key, framing_header, partial_body = requests[framing]
+    request = (
+        b"POST /lead HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"X-API-Key: " + api_key.encode() + b"\r\n"
+        b"Content-Type: application/json\r\n" + framing_header + b"\r\n\r\n"
+    )
+
+    status_line, headers = send_raw_request(
+        main_receiver.base_url, request + partial_body
+    )
+
+    expected_status = 401 if framing == "unauthenticated" else 413
+    assert status_line.split(" ")[1] == str(expected_status)
+    assert headers["connection"] == "close"
+
+
 def test_body_at_limit_accepted(client: httpx.Client) -> None:
     body = lead_body()
     body = body[:-1] + b" " * (MAX_BODY_BYTES - len(body)) + b"}"
@@ -529,6 +612,25 @@ def test_unknown_path_returns_404_problem(client: httpx.Client) -> None:
     assert_problem(response, 404)
 
 
+@pytest.mark.parametrize(("method", "path"), [("POST", "/lead/"), ("GET", "/_health/")])
+def test_trailing_slash_not_redirected(
+    client: httpx.Client, method: str, path: str
+) -> None:
+    body = lead_body()
+    headers = {
+        "Host": "evil.example.invalid",
+        "X-API-Key": API_KEYS[0],
+        "Content-Type": "application/json",
+        "X-Signature": hex_signature(body),
+    }
+
+    response = client.request(method, path, content=body, headers=headers)
+
+    assert_problem(response, 404)
+    assert "location" not in response.headers
+    assert "evil.example.invalid" not in response.text
+
+
 @pytest.mark.parametrize(
     "body",
     [b'{"role": "buyer"', b'{"lead_id": NaN}', b'{"x": Infinity}', b"\xff\xfe{}", b""],
@@ -538,6 +640,113 @@ def test_malformed_json_rejected(client: httpx.Client, body: bytes) -> None:
 
     problem = assert_problem(response, 400)
     assert problem["type"].endswith("malformed-json")
+
+
+@pytest.mark.parametrize(
+    ("sign", "digits", "status"), [("", 4300, 202), ("-", 4300, 202), ("", 4301, 400)]
+)
+def test_integer_digits_limited(
+    client: httpx.Client, sign: str, digits: int, status: int
+) -> None:
+    lead = json.loads(lead_body())
+    body = json.dumps(lead)[:-1].encode() + b', "score": ' + sign.encode()
+    body += b"7" * digits + b"}"
+
+    response = post_lead(client, body)
+
+    assert response.status_code == status, response.text
+    if status == 400:
+        problem = assert_problem(response, 400)
+        assert problem["type"].endswith("malformed-json")
+        assert "4300" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (
+            (
+                b'{"role": "seller", "role": "buyer", "lead_id": "dup-1",'
+                b' "contact": {"email": "a@example.com"}}'
+            ),
+            "role",
+        ),
+        (
+            (
+                b'{"role": "buyer", "lead_id": "dup-2", "contact":'
+                b' {"email": "zq-first@example.com", "email": "zq-second@example.com"}}'
+            ),
+            "email",
+        ),
+    ],
+    ids=["top-level", "nested"],
+)
+def test_duplicate_keys_rejected(
+    client: httpx.Client, main_receiver: Any, body: bytes, key: str
+) -> None:
+    rows_before = len(fetch_rows(main_receiver.db_path))
+
+    response = post_lead(client, body)
+
+    problem = assert_problem(response, 400)
+    assert problem["type"].endswith("malformed-json")
+    assert f'"{key}"' in problem["detail"]
+    assert "zq-" not in response.text
+    assert "seller" not in response.text
+    assert len(fetch_rows(main_receiver.db_path)) == rows_before
+
+
+@pytest.mark.parametrize(("depth", "status"), [(64, 202), (65, 400), (300, 400)])
+def test_nesting_depth_limited(client: httpx.Client, depth: int, status: int) -> None:
+    lead = json.loads(lead_body())
+    # The lead object is level 1, so the array in "extra" adds depth - 1 levels.
+    nested = "[" * (depth - 1) + "]" * (depth - 1)
+    body = (json.dumps(lead)[:-1] + ', "extra": ' + nested + "}").encode()
+
+    response = post_lead(client, body)
+
+    assert response.status_code == status, response.text
+    if status == 400:
+        problem = assert_problem(response, 400)
+        assert problem["type"].endswith("malformed-json")
+        assert "64" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("escaped", "pointer"),
+    [
+        ('"lead_id": "\\ud800"', "/lead_id"),
+        ('"lead_id": "a\\udc00b"', "/lead_id"),
+        ('"lead_id": "\\ude00\\ud83d"', "/lead_id"),
+        ('"\\udc00": 1', "the top-level object"),
+    ],
+)
+def test_lone_surrogate_rejected(
+    client: httpx.Client, escaped: str, pointer: str
+) -> None:
+    body = (
+        '{"role": "buyer", "contact": {"email": "a@example.com"}, ' + escaped + "}"
+    ).encode()
+
+    response = post_lead(client, body)
+
+    problem = assert_problem(response, 400)
+    assert problem["type"].endswith("malformed-json")
+    assert "surrogate" in problem["detail"]
+    assert pointer in problem["detail"]
+
+
+def test_surrogate_pair_accepted(client: httpx.Client, main_receiver: Any) -> None:
+    lead_id = f"pair-{time.time_ns()}"
+    body = (
+        '{"role": "buyer", "lead_id": "' + lead_id + '\\ud83d\\ude00",'
+        ' "contact": {"email": "a@example.com"}}'
+    ).encode()
+
+    response = post_lead(client, body)
+
+    assert response.status_code == 202, response.text
+    assert fetch_row(main_receiver.db_path, response.json()["id"])["body"] == body
 
 
 def test_invalid_email_reported_without_echo(client: httpx.Client) -> None:
@@ -622,6 +831,42 @@ def test_non_object_body_rejected(client: httpx.Client) -> None:
     assert problem["errors"]
 
 
+@pytest.mark.parametrize(
+    ("payload", "pointers"),
+    [
+        ({"id": "e-1", "details": {"name": 5}}, ["/details/name"]),
+        ({"id": 5, "reason": "done"}, ["/id"]),
+        ([1], [""]),
+    ],
+    ids=["deepest-member", "fewest-errors", "not-an-object"],
+)
+def test_union_without_discriminator_reports_body_pointers(
+    client: httpx.Client, payload: Any, pointers: list[str]
+) -> None:
+    response = post_event(client, payload)
+
+    problem = assert_problem(response, 422)
+    assert [error["pointer"] for error in problem["errors"]] == pointers
+    assert "Event" not in response.text
+    assert "function-after" not in response.text
+
+
+def test_union_without_discriminator_accepts_each_member(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    created = post_event(
+        client, {"id": f"e-{time.time_ns()}", "details": {"name": "a"}}
+    )
+    closed = post_event(client, {"id": f"e-{time.time_ns()}", "reason": "done"})
+
+    assert created.status_code == 202, created.text
+    assert closed.status_code == 202, closed.text
+    created_row = fetch_row(main_receiver.db_path, created.json()["id"])
+    closed_row = fetch_row(main_receiver.db_path, closed.json()["id"])
+    assert created_row["message"] == "createdEvent"
+    assert closed_row["message"] == "closedEvent"
+
+
 # Handler worker
 
 
@@ -644,8 +889,8 @@ def test_handler_receives_each_message(
     calls = handler_calls(log_path)
     buyer_lead_id = json.loads(buyer)["lead_id"]
     seller_lead_id = json.loads(seller)["lead_id"]
-    buyer_calls = [c for c in calls if c["payload"]["lead_id"] == buyer_lead_id]
-    seller_calls = [c for c in calls if c["payload"]["lead_id"] == seller_lead_id]
+    buyer_calls = [c for c in calls if c["payload"].get("lead_id") == buyer_lead_id]
+    seller_calls = [c for c in calls if c["payload"].get("lead_id") == seller_lead_id]
     assert [c["method"] for c in buyer_calls] == ["on_buyer_lead"]
     assert [c["type"] for c in buyer_calls] == ["BuyerLead"]
     assert [c["method"] for c in seller_calls] == ["on_seller_lead"]
@@ -742,7 +987,7 @@ def test_failing_handler_retried_until_dead(
     calls = [
         call
         for call in handler_calls(log_path)
-        if call["payload"]["lead_id"] == lead_id
+        if call["payload"].get("lead_id") == lead_id
     ]
 
     assert dead_row["attempts"] == 3
@@ -867,6 +1112,47 @@ def test_retried_row_handled_after_restart(
     assert calls[0]["payload"]["lead_id"] == json.loads(dead_row["body"])["lead_id"]
 
 
+def test_revalidation_failure_logged_without_values(
+    failing_receiver: Any, package_root: Path
+) -> None:
+    inbox = importlib.import_module(f"{PACKAGE}.runtime.inbox")
+    # A row that fails validation can only come from another tool or from an
+    # older model, so it is written to the inbox directly.
+    body = lead_body(role="seller", email="zq-stored-9152@@example..invalid")
+    new = inbox.NewMessage(
+        message="sellerLead", operation_id="receiveLead", body=body, headers={}
+    )
+    connection = inbox.connect(failing_receiver.db_path)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        row_id = inbox.insert_message(connection, new, inbox.utc_now()).id
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+    def is_dead() -> bool:
+        return row_status(failing_receiver.db_path, row_id) == "dead"
+
+    wait_until(is_dead, f"row {row_id} is dead")
+    expected_error = "ValidationError: 1 error: contact.email [value_error]"
+    row = fetch_row(failing_receiver.db_path, row_id)
+    log_lines = failing_receiver.output_text().splitlines()
+    failure_indexes = [
+        index
+        for index, line in enumerate(log_lines)
+        if f"inbox row {row_id} (sellerLead)" in line
+    ]
+
+    assert row["last_error"] == expected_error
+    assert len(failure_indexes) == 3
+    for index in failure_indexes:
+        assert log_lines[index].endswith(expected_error)
+        next_line = log_lines[index + 1] if index + 1 < len(log_lines) else ""
+        assert not next_line.startswith("Traceback"), next_line
+    assert not any("zq-stored" in line for line in log_lines)
+    assert not any("input_value" in line for line in log_lines)
+
+
 # Storage without a handler
 
 
@@ -900,3 +1186,35 @@ def test_storage_failure_returns_503(runtime_testing: Any, tmp_path: Path) -> No
 
     assert_problem(response, 503)
     assert "storing a buyerLead message for receiveLead failed" in log
+
+
+# Access log
+
+
+def test_access_log_omits_query_string(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    payload = {"id": f"e-{time.time_ns()}", "reason": "done"}
+
+    accepted = post_event(client, payload)
+    rejected = post_event(client, payload, query_key="zq-wrong-key-2287")
+    not_found = client.get("/no-such-endpoint", params={"api_key": QUERY_KEY})
+
+    assert accepted.status_code == 202, accepted.text
+    assert rejected.status_code == 401, rejected.text
+    assert not_found.status_code == 404, not_found.text
+    expected_lines = [
+        f"POST /event 202 inbox row {accepted.json()['id']}",
+        "POST /event 401",
+        "GET /no-such-endpoint 404",
+    ]
+
+    def all_logged() -> bool:
+        log = main_receiver.output_text()
+        return all(line in log for line in expected_lines)
+
+    wait_until(all_logged, "the access lines are logged")
+    log = main_receiver.output_text()
+    assert QUERY_KEY not in log
+    assert "zq-wrong-key" not in log
+    assert "api_key" not in log

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Annotated, Literal, TypeAlias, TypeVar
 
 from pydantic import (
@@ -23,17 +25,39 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 _T = TypeVar("_T")
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIME = r"\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})"
+_DURATION = (
+    r"P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?"
+    r"(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?"
+)
 
 
-def _reject_numbers(value: object) -> object:
-    """Reject a JSON number where the schema wants a date or time string."""
-    if isinstance(value, int | float):
-        raise PydanticCustomError("string_type", "Input should be a valid string")
-    return value
+def _text_matching(pattern: str, what: str) -> Callable[[object], object]:
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError("format_error", "Input should be " + what)
+        return value
+
+    return check
 
 
-TextOnly = Annotated[_T, BeforeValidator(_reject_numbers)]
-"""A date or time type that accepts only strings, as the JSON Schema formats do."""
+DateTimeText = Annotated[
+    _T, BeforeValidator(_text_matching(_DATE + "[Tt]" + _TIME, "an RFC 3339 date-time"))
+]
+"""A date-time field that accepts only RFC 3339 strings, as JSON Schema does."""
+DateText = Annotated[_T, BeforeValidator(_text_matching(_DATE, "an RFC 3339 date"))]
+"""A date field that accepts only RFC 3339 full-date strings."""
+TimeText = Annotated[_T, BeforeValidator(_text_matching(_TIME, "an RFC 3339 time"))]
+"""A time field that accepts only RFC 3339 full-time strings."""
+DurationText = Annotated[
+    _T, BeforeValidator(_text_matching(_DURATION, "an ISO 8601 duration"))
+]
+"""A duration field that accepts only ISO 8601 duration strings."""
 
 
 class LeadContact(BaseModel):
@@ -59,6 +83,66 @@ class LeadContact(BaseModel):
     phone: StrictStr | MISSING = MISSING
     """
     Phone number of the lead.
+    """
+
+
+class FinanceInfo(BaseModel):
+    """
+    Financial qualification information provided by the buyer.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    pre_approved: StrictBool | MISSING = MISSING
+    """
+    Whether the buyer is pre-approved for a mortgage.
+    """
+    budget_min: StrictFloat | MISSING = MISSING
+    """
+    Minimum budget in dollars.
+    """
+    budget_max: StrictFloat | MISSING = MISSING
+    """
+    Maximum budget in dollars.
+    """
+    financing_type: StrictStr | MISSING = MISSING
+    """
+    Type of financing the buyer intends to use such as conventional, FHA, VA, or cash.
+    """
+
+
+class SellerProperty(BaseModel):
+    """
+    Property information associated with a seller lead.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    address: StrictStr | MISSING = MISSING
+    """
+    Full street address of the property the seller wants to list.
+    """
+    city: StrictStr | MISSING = MISSING
+    """
+    City where the property is located.
+    """
+    state: StrictStr | MISSING = MISSING
+    """
+    State abbreviation where the property is located.
+    """
+    zip_code: StrictStr | MISSING = MISSING
+    """
+    Five-digit ZIP code of the property.
+    """
+    property_type: StrictStr | MISSING = MISSING
+    """
+    Type of property such as single_family, condo, or townhome.
+    """
+    estimated_value: StrictFloat | MISSING = MISSING
+    """
+    Estimated value of the property in dollars.
     """
 
 
@@ -153,68 +237,41 @@ class LeadProperty(BaseModel):
     Number of days the property has been actively listed.
     """
     listing_agent: ListingAgent | MISSING = MISSING
-    """
-    Listing agent contact information.
-    """
 
 
-class FinanceInfo(BaseModel):
+class SellerLeadPayload(BaseModel):
     """
-    Financial qualification information provided by the buyer.
+    Payload containing seller lead information delivered from Realtor.com Connections Plus.
     """
 
     model_config = ConfigDict(
         extra="allow",
     )
-    pre_approved: StrictBool | MISSING = MISSING
+    lead_id: StrictStr
     """
-    Whether the buyer is pre-approved for a mortgage.
+    Unique identifier for the lead.
     """
-    budget_min: StrictFloat | MISSING = MISSING
+    role: Literal["seller"]
     """
-    Minimum budget in dollars.
+    Role of the lead, always seller for this message type.
     """
-    budget_max: StrictFloat | MISSING = MISSING
+    contact: LeadContact
+    property: SellerProperty | MISSING = MISSING
+    source: StrictStr | MISSING = MISSING
     """
-    Maximum budget in dollars.
+    Source of the lead on Realtor.com.
     """
-    financing_type: StrictStr | MISSING = MISSING
+    message: StrictStr | MISSING = MISSING
     """
-    Type of financing the buyer intends to use such as conventional, FHA, VA, or cash.
+    Optional message from the seller about their needs.
     """
-
-
-class SellerProperty(BaseModel):
+    timestamp: DateTimeText[AwareDatetime]
     """
-    Property information associated with a seller lead.
+    ISO 8601 timestamp when the lead was generated.
     """
-
-    model_config = ConfigDict(
-        extra="allow",
-    )
-    address: StrictStr | MISSING = MISSING
+    digital_signature: StrictStr | MISSING = MISSING
     """
-    Full street address of the property the seller wants to list.
-    """
-    city: StrictStr | MISSING = MISSING
-    """
-    City where the property is located.
-    """
-    state: StrictStr | MISSING = MISSING
-    """
-    State abbreviation where the property is located.
-    """
-    zip_code: StrictStr | MISSING = MISSING
-    """
-    Five-digit ZIP code of the property.
-    """
-    property_type: StrictStr | MISSING = MISSING
-    """
-    Type of property such as single_family, condo, or townhome.
-    """
-    estimated_value: StrictFloat | MISSING = MISSING
-    """
-    Estimated value of the property in dollars.
+    Optional digital signature for verifying the lead data integrity.
     """
 
 
@@ -255,43 +312,7 @@ class BuyerLeadPayload(BaseModel):
     """
     Probability score from 0 to 1 indicating how likely the lead is to complete a transaction.
     """
-    timestamp: TextOnly[AwareDatetime]
-    """
-    ISO 8601 timestamp when the lead was generated.
-    """
-    digital_signature: StrictStr | MISSING = MISSING
-    """
-    Optional digital signature for verifying the lead data integrity.
-    """
-
-
-class SellerLeadPayload(BaseModel):
-    """
-    Payload containing seller lead information delivered from Realtor.com Connections Plus.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-    )
-    lead_id: StrictStr
-    """
-    Unique identifier for the lead.
-    """
-    role: Literal["seller"]
-    """
-    Role of the lead, always seller for this message type.
-    """
-    contact: LeadContact
-    property: SellerProperty | MISSING = MISSING
-    source: StrictStr | MISSING = MISSING
-    """
-    Source of the lead on Realtor.com.
-    """
-    message: StrictStr | MISSING = MISSING
-    """
-    Optional message from the seller about their needs.
-    """
-    timestamp: TextOnly[AwareDatetime]
+    timestamp: DateTimeText[AwareDatetime]
     """
     ISO 8601 timestamp when the lead was generated.
     """

@@ -14,11 +14,13 @@ from typing import Final
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .endpoint import MessageEndpoint
+from .middleware import AccessLogMiddleware, CloseUnreadBodyMiddleware
 from .problems import http_exception_handler, problem_response, server_error_handler
 from .security import (
     Authenticator,
@@ -105,14 +107,23 @@ def create_receiver(
         Route(HEALTH_PATH, partial(_health, writer), methods=["GET"], name="health")
     )
 
-    return Starlette(
+    app = Starlette(
         routes=endpoints,
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(CloseUnreadBodyMiddleware),
+        ],
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: server_error_handler,
         },
         lifespan=partial(_lifespan, writer=writer, worker=worker, settings=settings),
     )
+    # Starlette would redirect a route path with an added or missing trailing
+    # slash, before authentication and to a Location built from the Host header.
+    # A path that matches no route gets the 404 problem instead.
+    app.router.redirect_slashes = False
+    return app
 
 
 @asynccontextmanager

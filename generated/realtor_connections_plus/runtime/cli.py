@@ -125,11 +125,17 @@ def _serve(
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    # uvicorn's access log would print the query string, which can carry an API
+    # key, so the receiver logs its own access lines (AccessLogMiddleware).
+    # NOTE: uvicorn rejects requests that break HTTP framing, such as
+    # "Content-Length: -1", with its own text/plain 400 before the receiver sees
+    # them, so those responses are not problem+json.
     uvicorn.run(
         app,
         host=settings.host if args.host is None else args.host,
         port=settings.port if args.port is None else args.port,
         log_level=args.log_level,
+        access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return EXIT_OK

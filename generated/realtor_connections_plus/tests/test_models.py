@@ -27,7 +27,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "buyer_lead": BuyerLeadPayload,
     "seller_lead": SellerLeadPayload,
 }
-SCHEMA_CLASSES = {
+SCHEMA_CLASSES: dict[str, str] = {
     "buyer_lead": "BuyerLeadPayload",
     "seller_lead": "SellerLeadPayload",
 }

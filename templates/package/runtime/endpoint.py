@@ -10,11 +10,12 @@ from __future__ import annotations
 import enum
 import logging
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -27,6 +28,7 @@ from .body import (
     parse_json,
     read_limited_body,
 )
+from .middleware import INBOX_ROW_SCOPE_KEY
 from .problems import (
     INVALID_SIGNATURE,
     MALFORMED_JSON,
@@ -62,9 +64,13 @@ class MessageEndpoint:
     stored_headers: tuple[str, ...]
     """Lower-case names of the request headers stored with each message."""
     allowed_tags: list[str] = field(init=False)
+    undiscriminated_union: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.allowed_tags = discriminator_values(self.route)
+        self.undiscriminated_union = self.route.discriminator is None and is_union(
+            self.route.adapter
+        )
 
     async def handle(self, request: Request) -> Response:
         """Return 202 for a new message, 200 for a redelivery, or a problem."""
@@ -153,6 +159,7 @@ class MessageEndpoint:
                     error,
                     discriminator=self.route.discriminator,
                     allowed_tags=self.allowed_tags,
+                    undiscriminated_union=self.undiscriminated_union,
                 )
             ) from None
         return payload
@@ -186,6 +193,7 @@ class MessageEndpoint:
                 "again later.",
             )
 
+        request.scope[INBOX_ROW_SCOPE_KEY] = stored.id
         if stored.duplicate:
             return JSONResponse({"id": stored.id, "status": "duplicate"}, 200)
         if self.worker is not None:
@@ -208,6 +216,25 @@ def message_for(route: RouteSpec, payload: object) -> MessageSpec:
         f"route {route.operation_id!r} validated a {type(payload).__name__}, "
         "which none of its messages declares"
     )
+
+
+def is_union(adapter: TypeAdapter[Any]) -> bool:
+    """Return whether the adapter validates a union without discriminator.
+
+    Pydantic tries each member of such a union. A discriminated union has the
+    core schema type "tagged-union" instead.
+    """
+    schema: Mapping[str, Any] = adapter.core_schema
+    if schema["type"] == "definitions":
+        definitions = {
+            definition["ref"]: definition
+            for definition in schema["definitions"]
+            if "ref" in definition
+        }
+        schema = schema["schema"]
+        if schema["type"] == "definition-ref":
+            schema = definitions.get(schema["schema_ref"], schema)
+    return bool(schema["type"] == "union")
 
 
 def discriminator_values(route: RouteSpec) -> list[str]:

@@ -69,26 +69,39 @@ def validation_problem(
     *,
     discriminator: str | None,
     allowed_tags: Sequence[str],
+    undiscriminated_union: bool = False,
 ) -> ProblemResponse:
     """Build the 422 problem for a payload that failed validation.
 
     With a discriminated union pydantic puts the selected tag first in each
     location, and that tag is stripped so that pointers address the body.
+    With `undiscriminated_union` pydantic validates the payload against every
+    member and puts the member's label first in each location. Only the errors
+    of the closest member (see `_closest_member_errors`) are listed, without
+    the label.
     """
     details = error.errors(include_url=False, include_input=False)
+    summary = ""
+    if undiscriminated_union:
+        details, member_count = _closest_member_errors(details)
+        if member_count > 1:
+            summary = (
+                f"The payload matches none of the {member_count} message types. "
+                "The errors of the closest one are listed. "
+            )
     entries = [
         _error_entry(detail, discriminator=discriminator, allowed_tags=allowed_tags)
         for detail in details[:MAX_LISTED_ERRORS]
     ]
     count = len(details)
     if count > MAX_LISTED_ERRORS:
-        summary = (
+        summary += (
             f"The payload has {count} errors. The first {MAX_LISTED_ERRORS} are listed."
         )
     elif count == 1:
-        summary = "The payload has 1 error."
+        summary += "The payload has 1 error."
     else:
-        summary = f"The payload has {count} errors."
+        summary += f"The payload has {count} errors."
     return problem_response(
         422,
         summary,
@@ -99,12 +112,21 @@ def validation_problem(
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """Summarize a validation error for logs and the inbox without input values."""
+    """Summarize a validation error for logs and the inbox.
+
+    The summary has the error count and the location and type of each error
+    ("ValidationError: 1 error: contact.email [value_error]"). It leaves out
+    messages too, because validators can quote the input in them.
+    """
+    details = error.errors(include_url=False, include_input=False)
     parts = [
-        f"{_field_name(detail['loc']) or '(body)'}: {_safe_reason(detail)}"
-        for detail in error.errors(include_url=False, include_input=False)
+        f"{_field_name(detail['loc']) or '(body)'} [{detail['type']}]"
+        for detail in details[:MAX_LISTED_ERRORS]
     ]
-    return f"ValidationError: {'; '.join(parts)}"
+    if len(details) > MAX_LISTED_ERRORS:
+        parts.append(f"and {len(details) - MAX_LISTED_ERRORS} more")
+    noun = "error" if len(details) == 1 else "errors"
+    return f"ValidationError: {len(details)} {noun}: {', '.join(parts)}"
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
@@ -131,6 +153,40 @@ def _default_detail(request: Request, status: int) -> str:
     if status == 405:
         return f"Method {request.method} is not allowed at {request.url.path}."
     return _status_phrase(status)
+
+
+def _closest_member_errors(
+    details: Sequence[ErrorDetails],
+) -> tuple[list[ErrorDetails], int]:
+    """Return the errors of the closest union member with its label removed.
+
+    The label is the first location element: the class name of a model member,
+    or a type tag such as "function-after[check(), ClosedEvent]" when the model
+    has a validator. The closest member is the one whose errors reach deepest
+    into the body, then the one with fewer errors, then the one declared first.
+    Errors without a location (a union-level error) are kept as they are. Also
+    returns the number of members that failed.
+    """
+    unlabelled: list[ErrorDetails] = []
+    by_member: dict[int | str, list[ErrorDetails]] = {}
+    for detail in details:
+        location = detail["loc"]
+        if not location:
+            unlabelled.append(detail)
+            continue
+        stripped = detail.copy()
+        stripped["loc"] = location[1:]
+        by_member.setdefault(location[0], []).append(stripped)
+    if not by_member:
+        return unlabelled, 0
+
+    def closeness(errors: list[ErrorDetails]) -> tuple[int, int]:
+        return max(len(error["loc"]) for error in errors), -len(errors)
+
+    # max() returns the first of equal candidates, and dicts keep insertion
+    # order, which is pydantic's order of the members.
+    closest = max(by_member.values(), key=closeness)
+    return unlabelled + closest, len(by_member)
 
 
 def _error_entry(

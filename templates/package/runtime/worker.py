@@ -241,6 +241,10 @@ class Worker:
     async def _record_failure(self, row: inbox.InboxRow, error: Exception) -> None:
         attempts = row.attempts + 1
         error_text = _error_text(error)
+        # Pydantic's message in a traceback shows the input values, which are
+        # personal data, so a failure that involves a ValidationError is logged
+        # as its summary alone.
+        traceback = None if _involves_validation_error(error) else error
         if attempts >= self.max_attempts:
             next_attempt_at = None
             logger.error(
@@ -249,7 +253,7 @@ class Worker:
                 row.message,
                 attempts,
                 error_text,
-                exc_info=error,
+                exc_info=traceback,
             )
         else:
             delay = retry_delay(attempts, self.retry_base_seconds)
@@ -261,7 +265,7 @@ class Worker:
                 attempts,
                 delay.total_seconds(),
                 error_text,
-                exc_info=error,
+                exc_info=traceback,
             )
         await self.writer.run(
             partial(
@@ -280,6 +284,28 @@ def _error_text(error: Exception) -> str:
     else:
         text = f"{type(error).__name__}: {error}"
     return text[:MAX_ERROR_LENGTH]
+
+
+def _involves_validation_error(error: BaseException) -> bool:
+    """Return whether `error` or an exception linked to it is a ValidationError.
+
+    Causes, contexts and the members of exception groups are searched.
+    """
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ValidationError):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return False
 
 
 def _describe(handler: object) -> str:

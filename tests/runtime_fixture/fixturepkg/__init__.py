@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from .models import BuyerLead, Lead, SellerLead, StatusUpdate
+from .models import (
+    BuyerLead,
+    ClosedEvent,
+    CreatedEvent,
+    Event,
+    Lead,
+    SellerLead,
+    StatusUpdate,
+)
 from .runtime.spec import MessageSpec, RouteSpec, SecuritySchemeSpec
 
 SIGNATURE_HEADER = "X-Signature"
@@ -33,6 +41,14 @@ SECURITY_SCHEMES = (
         name=None,
         scheme="basic",
         env_var="RECEIVER_BASIC_CREDENTIALS",
+    ),
+    SecuritySchemeSpec(
+        key="queryKey",
+        type="httpApiKey",
+        location="query",
+        name="api_key",
+        scheme=None,
+        env_var="RECEIVER_QUERY_KEYS",
     ),
 )
 
@@ -74,5 +90,27 @@ ROUTES = (
             ),
         ),
         security=(("bearerAuth",), ("basicAuth",)),
+    ),
+    RouteSpec(
+        operation_id="receiveEvent",
+        path="/event",
+        method="POST",
+        adapter=TypeAdapter(Event),
+        discriminator=None,
+        messages=(
+            MessageSpec(
+                name="createdEvent",
+                payload_type=CreatedEvent,
+                handler_method="on_created_event",
+                content_type="application/json",
+            ),
+            MessageSpec(
+                name="closedEvent",
+                payload_type=ClosedEvent,
+                handler_method="on_closed_event",
+                content_type="application/json",
+            ),
+        ),
+        security=(("queryKey",),),
     ),
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .models import BuyerLead, SellerLead, StatusUpdate
+from .models import BuyerLead, ClosedEvent, CreatedEvent, SellerLead, StatusUpdate
 
 
 def record_call(method: str, payload: BaseModel) -> None:
@@ -40,6 +40,14 @@ class RecordingHandler:
         """Record a status update."""
         record_call("on_status_update", payload)
 
+    def on_created_event(self, payload: CreatedEvent) -> None:
+        """Record a created event."""
+        record_call("on_created_event", payload)
+
+    def on_closed_event(self, payload: ClosedEvent) -> None:
+        """Record a closed event."""
+        record_call("on_closed_event", payload)
+
 
 class FailingHandler:
     """Records every call, then raises."""
@@ -57,4 +65,14 @@ class FailingHandler:
     def on_status_update(self, payload: StatusUpdate) -> None:
         """Record a status update and fail."""
         record_call("on_status_update", payload)
+        raise RuntimeError("handler failed on purpose")
+
+    def on_created_event(self, payload: CreatedEvent) -> None:
+        """Record a created event and fail."""
+        record_call("on_created_event", payload)
+        raise RuntimeError("handler failed on purpose")
+
+    def on_closed_event(self, payload: ClosedEvent) -> None:
+        """Record a closed event and fail."""
+        record_call("on_closed_event", payload)
         raise RuntimeError("handler failed on purpose")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 
 class Contact(BaseModel):
@@ -56,3 +64,38 @@ class StatusUpdate(BaseModel):
 
 
 Lead = Annotated[BuyerLead | SellerLead, Field(discriminator="role")]
+
+
+class EventDetails(BaseModel):
+    """Details of a created record."""
+
+    name: StrictStr
+
+
+class CreatedEvent(BaseModel):
+    """Event that a record was created, one member of a union without discriminator."""
+
+    id: StrictStr
+    details: EventDetails
+
+
+class ClosedEvent(BaseModel):
+    """Event that a record was closed, the other member of that union."""
+
+    id: StrictStr
+    reason: StrictStr
+
+    @model_validator(mode="after")
+    def reject_blank_reason(self) -> ClosedEvent:
+        """Reject a reason of only white space.
+
+        Because of this model validator, pydantic labels this union member
+        "function-after[...]" in error locations instead of with the class name.
+        """
+        if not self.reason.strip():
+            raise ValueError("reason is blank")
+        return self
+
+
+Event = CreatedEvent | ClosedEvent
+"""Union without discriminator, which pydantic validates by trying each member."""
