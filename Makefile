@@ -18,7 +18,7 @@ RECEIVER_API_KEYS ?= local-dev-key
 RECEIVER_DB_PATH ?= var/inbox.sqlite3
 RECEIVER_HANDLER ?= examples.realtor_handler:LeadPrinter
 
-.PHONY: generate check lint test serve clean
+.PHONY: generate check lint test fidelity serve clean
 
 # The .pth file puts generated/ on the venv's import path, so that
 # `.venv/bin/python -m $(PACKAGE)` works without setting PYTHONPATH.
@@ -45,6 +45,10 @@ lint: $(STAMP)
 # `check` runs first and never regenerates: a stale generated/ fails the build.
 test: check lint
 	$(BIN)/python -m pytest
+
+# The model-versus-schema differential test with many more drawn instances.
+fidelity: $(STAMP)
+	FIDELITY_EXAMPLES=500 $(BIN)/python -m pytest tests/test_fidelity.py
 
 serve: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) RECEIVER_API_KEYS=$(RECEIVER_API_KEYS) \

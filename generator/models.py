@@ -72,7 +72,7 @@ def generate_models(document: Document) -> str:
             [Diagnostic("datamodel-code-generator returned no single module")]
         )
     code = _strip_banner(code).replace(_EXPERIMENTAL_MISSING, _MISSING)
-    code = _text_only_temporals(_with_alias_imports(code))
+    code = _kept_formats(_with_alias_imports(code))
     _check_class_names(code, document)
     return code + _unions(document)
 
@@ -190,110 +190,91 @@ class _Hoister:
 _FUTURE = "from __future__ import annotations\n"
 _EXPERIMENTAL_MISSING = "from pydantic.experimental.missing_sentinel import MISSING"
 _MISSING = "from pydantic import MISSING"
-# Types that pydantic also builds from JSON numbers (as Unix times or seconds)
-# and from strings that are not RFC 3339 (such as "1700000000"), while JSON
-# Schema's date and time formats accept RFC 3339 strings only. Each maps to the
-# checker that the wrapped annotation gets.
-_TEMPORAL_CHECKS = {
-    "AwareDatetime": "DateTimeText",
-    "NaiveDatetime": "DateTimeText",
-    "datetime": "DateTimeText",
-    "date": "DateText",
-    "time": "TimeText",
-    "timedelta": "DurationText",
+# pydantic types that the library uses for string formats, and the type from
+# the generated `formats` module that replaces each. The pydantic types accept
+# more than the format allows (a datetime from a Unix time) and rewrite what
+# they accept (`+00:00` dumps as `Z`); the replacements check the format and
+# keep the sender's text.
+_FORMAT_TYPES = {
+    "AwareDatetime": "DateTimeString",
+    "NaiveDatetime": "DateTimeString",
+    "datetime": "DateTimeString",
+    "date": "DateString",
+    "time": "TimeString",
+    "timedelta": "DurationString",
+    "EmailStr": "EmailString",
+    "NameEmail": "EmailString",
+    "AnyUrl": "UriString",
+    "AnyHttpUrl": "UriString",
+    "HttpUrl": "UriString",
+    "UUID": "UuidString",
+    "IPv4Address": "IPv4String",
+    "IPv6Address": "IPv6String",
 }
-_TEXT_TYPES = '''
-
-_T = TypeVar("_T")
-_DATE = r"\\d{4}-\\d{2}-\\d{2}"
-_TIME = r"\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:[Zz]|[+-]\\d{2}:\\d{2})"
-_DURATION = (
-    r"P(?!$)(?:\\d+Y)?(?:\\d+M)?(?:\\d+W)?(?:\\d+D)?"
-    r"(?:T(?=\\d)(?:\\d+H)?(?:\\d+M)?(?:\\d+(?:\\.\\d+)?S)?)?"
-)
+_IMPORT_MODULES = ("datetime", "pydantic", "uuid", "ipaddress")
 
 
-def _text_matching(pattern: str, what: str) -> Callable[[object], object]:
-    compiled = re.compile(pattern)
-
-    def check(value: object) -> object:
-        if not isinstance(value, str):
-            raise PydanticCustomError("string_type", "Input should be a valid string")
-        if not compiled.fullmatch(value):
-            raise PydanticCustomError(
-                "format_error", "Input should be " + what
-            )
-        return value
-
-    return check
-
-
-DateTimeText = Annotated[
-    _T, BeforeValidator(_text_matching(_DATE + "[Tt]" + _TIME, "an RFC 3339 date-time"))
-]
-"""A date-time field that accepts only RFC 3339 strings, as JSON Schema does."""
-DateText = Annotated[_T, BeforeValidator(_text_matching(_DATE, "an RFC 3339 date"))]
-"""A date field that accepts only RFC 3339 full-date strings."""
-TimeText = Annotated[_T, BeforeValidator(_text_matching(_TIME, "an RFC 3339 time"))]
-"""A time field that accepts only RFC 3339 full-time strings."""
-DurationText = Annotated[
-    _T, BeforeValidator(_text_matching(_DURATION, "an ISO 8601 duration"))
-]
-"""A duration field that accepts only ISO 8601 duration strings."""
-'''
-
-
-def _temporal_names(node: ast.expr, names: dict[str, str]) -> list[ast.Name]:
-    """Return the date and time type names in an annotation, outside `Literal`.
+def _format_names(node: ast.expr, names: dict[str, str]) -> list[ast.Name]:
+    """Return the format type names in an annotation, outside `Literal`.
 
     `names` maps each local name to the imported name, since the library
     imports `date as date_aliased` when a field is itself called `date`.
     """
     if isinstance(node, ast.Name):
-        return [node] if names.get(node.id) in _TEMPORAL_CHECKS else []
+        return [node] if names.get(node.id) in _FORMAT_TYPES else []
     if isinstance(node, ast.Subscript):
         if isinstance(node.value, ast.Name) and node.value.id == "Literal":
             return []
-        return _temporal_names(node.value, names) + _temporal_names(node.slice, names)
+        return _format_names(node.value, names) + _format_names(node.slice, names)
     if isinstance(node, ast.Tuple | ast.List):
-        return [found for item in node.elts for found in _temporal_names(item, names)]
+        return [found for item in node.elts for found in _format_names(item, names)]
     if isinstance(node, ast.BinOp):
-        return _temporal_names(node.left, names) + _temporal_names(node.right, names)
+        return _format_names(node.left, names) + _format_names(node.right, names)
     return []
 
 
-def _text_only_temporals(code: str) -> str:
-    """Make date and time fields accept only the strings JSON Schema allows.
+def _kept_formats(code: str) -> str:
+    """Replace pydantic's format types with the generated `formats` types.
 
-    The syntax tree finds each date or time type used in an annotation or a
-    base class, and only those spots of the source change, so field names,
-    defaults and docstrings that merely contain "date" stay as they are.
+    The syntax tree finds each format type used in an annotation or a base
+    class, and only those spots of the source change, so field names, enum
+    values and docstrings that merely contain "date" stay as they are.
     """
     tree = ast.parse(code)
     imported = {
         alias.asname or alias.name: alias.name
         for node in tree.body
-        if isinstance(node, ast.ImportFrom) and node.module in ("datetime", "pydantic")
+        if isinstance(node, ast.ImportFrom) and node.module in _IMPORT_MODULES
         for alias in node.names
     }
     found: list[ast.Name] = []
+    bases: list[ast.Name] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.AnnAssign):
-            found.extend(_temporal_names(node.annotation, imported))
+            found.extend(_format_names(node.annotation, imported))
         elif isinstance(node, ast.ClassDef):
             for base in node.bases:
-                found.extend(_temporal_names(base, imported))
-    if not found:
+                found.extend(_format_names(base, imported))
+                if isinstance(base, ast.Name) and base.id == "BaseModel":
+                    bases.append(base)
+    if not found and not bases:
         return code
     lines = code.splitlines(keepends=True)
-    spots = sorted(
-        {(n.lineno, n.col_offset, n.end_col_offset or 0, n.id) for n in found},
-        reverse=True,
-    )
-    for line, start, end, name in spots:
+    spots = {(n.lineno, n.col_offset, n.end_col_offset or 0, n.id) for n in found}
+    # Model classes derive from the generated JsonModel, whose JSON input is
+    # validated strictly: lax mode reads "1" as 1 for an integer enum.
+    spots |= {
+        (n.lineno, n.col_offset, n.end_col_offset or 0, "BaseModel") for n in bases
+    }
+    used = set()
+    for line, start, end, name in sorted(spots, reverse=True):
+        if name == "BaseModel":
+            replacement = "JsonModel"
+        else:
+            replacement = _FORMAT_TYPES[imported[name]]
+            used.add(replacement)
         text = lines[line - 1]
-        checker = _TEMPORAL_CHECKS[imported[name]]
-        lines[line - 1] = text[:start] + f"{checker}[{name}]" + text[end:]
+        lines[line - 1] = text[:start] + replacement + text[end:]
     last_import = max(
         (
             node.end_lineno or node.lineno
@@ -302,15 +283,10 @@ def _text_only_temporals(code: str) -> str:
         ),
         default=0,
     )
-    imports = (
-        "import re\n"
-        "from collections.abc import Callable\n"
-        "from typing import TypeVar\n"
-        "from pydantic import BeforeValidator\n"
-        "from pydantic_core import PydanticCustomError\n"
-    )
-    head = "".join(lines[:last_import])
-    return head + imports + _TEXT_TYPES + "".join(lines[last_import:])
+    imports = "from .base import JsonModel\n" if bases else ""
+    if used:
+        imports += f"from .formats import {', '.join(sorted(used))}\n"
+    return "".join(lines[:last_import]) + imports + "".join(lines[last_import:])
 
 
 def _check_class_names(code: str, document: Document) -> None:

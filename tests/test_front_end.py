@@ -387,4 +387,4 @@ def test_dates_in_names_and_values_survive_wrapping(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     models = Path("out/spec/models.py").read_text(encoding="utf-8")
     assert 'date = "date"' in models
-    assert "date: DateText[date_aliased] | MISSING = MISSING" in models
+    assert "date: DateString | MISSING = MISSING" in models

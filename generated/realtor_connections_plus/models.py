@@ -4,63 +4,23 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from typing import Annotated, Literal, TypeAlias, TypeVar
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import (
     MISSING,
-    AnyUrl,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
 )
-from pydantic_core import PydanticCustomError
 
-_T = TypeVar("_T")
-_DATE = r"\d{4}-\d{2}-\d{2}"
-_TIME = r"\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})"
-_DURATION = (
-    r"P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?"
-    r"(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?"
-)
+from .base import JsonModel
+from .formats import DateTimeString, EmailString, UriString
 
 
-def _text_matching(pattern: str, what: str) -> Callable[[object], object]:
-    compiled = re.compile(pattern)
-
-    def check(value: object) -> object:
-        if not isinstance(value, str):
-            raise PydanticCustomError("string_type", "Input should be a valid string")
-        if not compiled.fullmatch(value):
-            raise PydanticCustomError("format_error", "Input should be " + what)
-        return value
-
-    return check
-
-
-DateTimeText = Annotated[
-    _T, BeforeValidator(_text_matching(_DATE + "[Tt]" + _TIME, "an RFC 3339 date-time"))
-]
-"""A date-time field that accepts only RFC 3339 strings, as JSON Schema does."""
-DateText = Annotated[_T, BeforeValidator(_text_matching(_DATE, "an RFC 3339 date"))]
-"""A date field that accepts only RFC 3339 full-date strings."""
-TimeText = Annotated[_T, BeforeValidator(_text_matching(_TIME, "an RFC 3339 time"))]
-"""A time field that accepts only RFC 3339 full-time strings."""
-DurationText = Annotated[
-    _T, BeforeValidator(_text_matching(_DURATION, "an ISO 8601 duration"))
-]
-"""A duration field that accepts only ISO 8601 duration strings."""
-
-
-class LeadContact(BaseModel):
+class LeadContact(JsonModel):
     """
     Contact information for the lead.
     """
@@ -76,7 +36,7 @@ class LeadContact(BaseModel):
     """
     Last name of the lead.
     """
-    email: EmailStr
+    email: EmailString
     """
     Email address of the lead.
     """
@@ -86,7 +46,7 @@ class LeadContact(BaseModel):
     """
 
 
-class FinanceInfo(BaseModel):
+class FinanceInfo(JsonModel):
     """
     Financial qualification information provided by the buyer.
     """
@@ -112,7 +72,7 @@ class FinanceInfo(BaseModel):
     """
 
 
-class SellerProperty(BaseModel):
+class SellerProperty(JsonModel):
     """
     Property information associated with a seller lead.
     """
@@ -146,7 +106,7 @@ class SellerProperty(BaseModel):
     """
 
 
-class ListingAgent(BaseModel):
+class ListingAgent(JsonModel):
     """
     Listing agent contact information.
     """
@@ -158,7 +118,7 @@ class ListingAgent(BaseModel):
     """
     Full name of the listing agent.
     """
-    email: EmailStr | MISSING = MISSING
+    email: EmailString | MISSING = MISSING
     """
     Email address of the listing agent.
     """
@@ -168,7 +128,7 @@ class ListingAgent(BaseModel):
     """
 
 
-class LeadProperty(BaseModel):
+class LeadProperty(JsonModel):
     """
     Property information associated with a buyer lead.
     """
@@ -176,7 +136,7 @@ class LeadProperty(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    listing_url: AnyUrl | MISSING = MISSING
+    listing_url: UriString | MISSING = MISSING
     """
     URL of the property listing on Realtor.com.
     """
@@ -239,7 +199,7 @@ class LeadProperty(BaseModel):
     listing_agent: ListingAgent | MISSING = MISSING
 
 
-class SellerLeadPayload(BaseModel):
+class SellerLeadPayload(JsonModel):
     """
     Payload containing seller lead information delivered from Realtor.com Connections Plus.
     """
@@ -265,7 +225,7 @@ class SellerLeadPayload(BaseModel):
     """
     Optional message from the seller about their needs.
     """
-    timestamp: DateTimeText[AwareDatetime]
+    timestamp: DateTimeString
     """
     ISO 8601 timestamp when the lead was generated.
     """
@@ -275,7 +235,7 @@ class SellerLeadPayload(BaseModel):
     """
 
 
-class BuyerLeadPayload(BaseModel):
+class BuyerLeadPayload(JsonModel):
     """
     Payload containing buyer lead information delivered from Realtor.com Connections Plus.
     """
@@ -312,7 +272,7 @@ class BuyerLeadPayload(BaseModel):
     """
     Probability score from 0 to 1 indicating how likely the lead is to complete a transaction.
     """
-    timestamp: DateTimeText[AwareDatetime]
+    timestamp: DateTimeString
     """
     ISO 8601 timestamp when the lead was generated.
     """

@@ -229,7 +229,7 @@ class Worker:
                 f"message {row.message!r} of operation {row.operation_id!r} is not "
                 "part of this receiver's spec"
             )
-        payload = spec.payload_type.model_validate_json(row.body)
+        payload = spec.payload_type.model_validate_json(row.body, strict=True)
         method = getattr(self.handler, spec.handler_method)
         if inspect.iscoroutinefunction(method):
             await method(payload)

@@ -152,7 +152,8 @@ class MessageEndpoint:
         try:
             # JSON mode applies pydantic's rules for JSON input, which accept
             # strings for dates and similar types even in strict mode.
-            payload: object = self.route.adapter.validate_json(raw)
+            # Strict, as JSON Schema is: lax mode would read "1" as 1.
+            payload: object = self.route.adapter.validate_json(raw, strict=True)
         except ValidationError as error:
             raise RequestRejectedError(
                 validation_problem(
