@@ -23,6 +23,7 @@ from datamodel_code_generator.enums import DataModelType
 from .errors import Diagnostic, InputError
 from .naming import pascal_case, unique
 from .normalize import Document
+from .resolve import escape_pointer_token
 from .schemas import RESERVED_CLASS_NAMES
 
 _OPTIONS: dict[str, Any] = {
@@ -56,7 +57,8 @@ def generate_models(document: Document) -> str:
         # is checked by the generated contract tests instead.
         warnings.simplefilter("ignore")
         try:
-            code = generate(json.dumps(prepare_schema(schema)), **_OPTIONS)
+            prepared, origins = prepare_schema(schema)
+            code = generate(json.dumps(prepared), **_OPTIONS)
         except Exception as error:  # the library has no single base error
             raise InputError(
                 [
@@ -73,6 +75,7 @@ def generate_models(document: Document) -> str:
         )
     code = _strip_banner(code).replace(_EXPERIMENTAL_MISSING, _MISSING)
     code = _kept_formats(_with_alias_imports(code))
+    code = _schema_rules(code, schema, origins)
     _check_class_names(code, document)
     return code + _unions(document)
 
@@ -91,7 +94,9 @@ _NESTED_ONE = ("items", "additionalProperties")
 _NESTED_MANY = ("anyOf", "oneOf")
 
 
-def prepare_schema(document: dict[str, Any]) -> dict[str, Any]:
+def prepare_schema(
+    document: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Return a copy of the schema document shaped for the model generator.
 
     - Each object schema states `additionalProperties`: left unstated, the
@@ -104,12 +109,18 @@ def prepare_schema(document: dict[str, Any]) -> dict[str, Any]:
       become spaces, since they end up in docstrings.
     - Inline objects and enums move into `$defs` under names chosen here, so
       the library never invents a name that clashes with a schema's own.
+
+    Also returns, for each class, the JSON pointer of its schema in the
+    original document, where the rules beyond types are looked up.
     """
     definitions = {name: _prepare(schema) for name, schema in document["$defs"].items()}
     hoister = _Hoister(definitions)
     for name in list(definitions):
-        definitions[name] = hoister.hoist_children(definitions[name], name)
-    return {**document, "$defs": definitions}
+        hoister.origins[name] = f"/$defs/{escape_pointer_token(name)}"
+        definitions[name] = hoister.hoist_children(
+            definitions[name], name, hoister.origins[name]
+        )
+    return {**document, "$defs": definitions}, hoister.origins
 
 
 def _prepare(schema: Any) -> Any:
@@ -128,8 +139,20 @@ def _prepare(schema: Any) -> Any:
         else:
             result[key] = _prepare(value)
     is_object = result.get("type") == "object" or "properties" in result
-    if is_object and "additionalProperties" not in result:
+    all_of = result.get("allOf")
+    parts: list[Any] = all_of if isinstance(all_of, list) else []
+    closed_part = any(
+        isinstance(part, dict) and part.get("additionalProperties") is False
+        for part in parts
+    )
+    if (is_object or (parts and not closed_part)) and (
+        "additionalProperties" not in result
+    ):
         result["additionalProperties"] = True
+    # The library types patternProperties as a mapping whose every key must
+    # match; JSON Schema lets other keys through, so the field is left open and
+    # the pattern rules are checked against the schema instead.
+    result.pop("patternProperties", None)
     return result
 
 
@@ -146,45 +169,56 @@ class _Hoister:
     def __init__(self, definitions: dict[str, Any]) -> None:
         self.definitions = definitions
         self.taken = set(definitions) | RESERVED_CLASS_NAMES
+        self.origins: dict[str, str] = {}
 
-    def hoist_children(self, schema: Any, owner: str) -> Any:
+    def hoist_children(self, schema: Any, owner: str, path: str) -> Any:
         if not isinstance(schema, dict):
             return schema
         result = dict(schema)
         properties = result.get("properties")
         if isinstance(properties, dict):
             result["properties"] = {
-                key: self._child(value, owner, key) for key, value in properties.items()
+                key: self._child(value, owner, key, _join(path, "properties", key))
+                for key, value in properties.items()
             }
         for keyword in _NESTED_ONE:
             if isinstance(result.get(keyword), dict):
-                result[keyword] = self._child(result[keyword], owner, "Item")
+                here = _join(path, keyword)
+                result[keyword] = self._child(result[keyword], owner, "Item", here)
         for keyword in _NESTED_MANY:
             if isinstance(result.get(keyword), list):
                 result[keyword] = [
-                    self._child(item, owner, f"Option{index + 1}")
+                    self._child(
+                        item, owner, f"Option{index + 1}", _join(path, keyword, index)
+                    )
                     for index, item in enumerate(result[keyword])
                 ]
         if isinstance(result.get("allOf"), list):
             result["allOf"] = [
-                self.hoist_children(item, owner) for item in result["allOf"]
+                self.hoist_children(item, owner, _join(path, "allOf", index))
+                for index, item in enumerate(result["allOf"])
             ]
         return result
 
-    def _child(self, schema: Any, owner: str, key: str) -> Any:
+    def _child(self, schema: Any, owner: str, key: str, path: str) -> Any:
         if not isinstance(schema, dict) or "$ref" in schema:
             return schema
         enum = schema.get("enum")
         named = "properties" in schema or (isinstance(enum, list) and len(enum) > 1)
         if not named:
-            return self.hoist_children(schema, owner)
+            return self.hoist_children(schema, owner, path)
         name = pascal_case(key)
         if name in self.taken:
             name = unique(owner + name, self.taken)
         self.taken.add(name)
+        self.origins[name] = path
         self.definitions[name] = {}
-        self.definitions[name] = self.hoist_children(schema, name)
+        self.definitions[name] = self.hoist_children(schema, name, path)
         return {"$ref": f"#/$defs/{name}"}
+
+
+def _join(path: str, *tokens: str | int) -> str:
+    return path + "".join(f"/{escape_pointer_token(str(t))}" for t in tokens)
 
 
 _FUTURE = "from __future__ import annotations\n"
@@ -287,6 +321,153 @@ def _kept_formats(code: str) -> str:
     if used:
         imports += f"from .formats import {', '.join(sorted(used))}\n"
     return "".join(lines[:last_import]) + imports + "".join(lines[last_import:])
+
+
+# JSON Schema keywords that no pydantic type expresses.
+_RULE_KEYWORDS = frozenset(
+    {
+        "not",
+        "uniqueItems",
+        "dependencies",
+        "dependentRequired",
+        "dependentSchemas",
+        "minProperties",
+        "maxProperties",
+        "contains",
+        "if",
+        "propertyNames",
+        "oneOf",
+        "patternProperties",
+    }
+)
+
+
+def _has_rule(schema: Any) -> bool:
+    """Tell whether a schema uses a keyword from `_RULE_KEYWORDS`.
+
+    Refs are not followed: a referenced class checks its own rules.
+    """
+    if isinstance(schema, list):
+        return any(_has_rule(item) for item in schema)
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return False
+    if _RULE_KEYWORDS & schema.keys():
+        return True
+    for key, value in schema.items():
+        if key in _DATA_KEYWORDS:
+            continue
+        if key in ("properties", "patternProperties", "definitions", "$defs"):
+            children = value.values() if isinstance(value, dict) else []
+            if any(_has_rule(child) for child in children):
+                return True
+        elif _has_rule(value):
+            return True
+    return False
+
+
+def _lookup(document: dict[str, Any], pointer: str) -> Any:
+    node: Any = document
+    for token in pointer.split("/")[1:]:
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    return node
+
+
+def _property_name(node: ast.AnnAssign) -> str | None:
+    """Return the JSON name of a field: its alias, else its attribute name."""
+    if not isinstance(node.target, ast.Name):
+        return None
+    for call in ast.walk(node.annotation):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Field":
+            for keyword in call.keywords:
+                value = keyword.value
+                if keyword.arg == "alias" and isinstance(value, ast.Constant):
+                    return str(value.value)
+    return node.target.id
+
+
+def _schema_rules(code: str, document: dict[str, Any], origins: dict[str, str]) -> str:
+    """Add jsonschema checks for the rules that the field types cannot express.
+
+    A field whose schema uses such a rule gets a `SchemaRule` annotation; a
+    class whose own schema does (beside its properties) names its schema in
+    `schema_rule`. Both point into schema.json by JSON pointer.
+    """
+    tree = ast.parse(code)
+    edits: list[tuple[int, int, int, int, str]] = []
+    class_rules: list[tuple[int, str]] = []
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef) or node.name not in origins:
+            continue
+        pointer = origins[node.name]
+        schema = _lookup(document, pointer)
+        if not isinstance(schema, dict):
+            continue
+        own = {k: v for k, v in schema.items() if k != "properties"}
+        root_model = any(
+            isinstance(base, ast.Subscript)
+            and getattr(base.value, "id", None) == "RootModel"
+            for base in node.bases
+        )
+        if _RULE_KEYWORDS & own.keys() and not root_model:
+            class_rules.append((node.end_lineno or node.lineno, pointer))
+        properties = schema.get("properties") or {}
+        for item in node.body:
+            if not isinstance(item, ast.AnnAssign):
+                continue
+            name = _property_name(item)
+            if root_model and name == "root":
+                # A root model's rules apply to its one value.
+                if not _has_rule(schema):
+                    continue
+                rule = pointer
+            elif name is None or not _has_rule(properties.get(name)):
+                continue
+            else:
+                rule = _join(pointer, "properties", name)
+            annotation = ast.get_source_segment(code, item.annotation)
+            edits.append(
+                (
+                    item.annotation.lineno,
+                    item.annotation.col_offset,
+                    item.annotation.end_lineno or item.annotation.lineno,
+                    item.annotation.end_col_offset or 0,
+                    f"Annotated[{annotation}, SchemaRule({rule!r})]",
+                )
+            )
+    if not edits and not class_rules:
+        return code
+    lines = [line if line.endswith("\n") else line + "\n" for line in code.splitlines()]
+    for line, text in sorted(class_rules, reverse=True):
+        lines.insert(line, f"    schema_rule = {text!r}\n")
+    # Class lines were inserted below each class, after its fields, so field
+    # positions stay valid; apply the field edits from the end backwards.
+    offsets = _inserted_before(class_rules)
+    for start_line, start, end_line, end, text in sorted(edits, reverse=True):
+        first = start_line - 1 + offsets(start_line)
+        last = end_line - 1 + offsets(end_line)
+        merged = "".join(lines[first : last + 1])
+        head = merged[:start]
+        tail_offset = len("".join(lines[first:last])) + end
+        lines[first : last + 1] = [head + text + merged[tail_offset:]]
+    imports = "from .base import SchemaRule\n" if edits else ""
+    text = "".join(lines)
+    future = "from __future__ import annotations\n"
+    return text.replace(future, future + imports, 1) if imports else text
+
+
+def _inserted_before(class_rules: list[tuple[int, str]]) -> Any:
+    rows = sorted(line for line, _ in class_rules)
+
+    def count(line: int) -> int:
+        return sum(1 for row in rows if row < line)
+
+    return count
 
 
 def _check_class_names(code: str, document: Document) -> None:

@@ -14,6 +14,7 @@ so the generated tests never assert something the schema does not say.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -215,8 +216,14 @@ class Samples:
         enum = schema.get("enum") if isinstance(schema.get("enum"), list) else None
         if "const" in schema:
             enum = [schema["const"]]
-        if enum is not None and all(isinstance(v, str) for v in enum):
+        if enum is not None:
             yield f"{label}_not_allowed", pointer, wrap(_not_in(enum))
+        if value is not None:
+            yield f"{label}_null", pointer, wrap(None)
+        if isinstance(schema.get("not"), dict):
+            forbidden = self._build(schema["not"], full=False, depth=0)
+            if forbidden is not _UNBUILDABLE:
+                yield f"{label}_matches_not", pointer, wrap(forbidden)
         if isinstance(value, bool):
             yield f"{label}_wrong_type", pointer, wrap("true" if value else "false")
         elif isinstance(value, int | float):
@@ -230,6 +237,10 @@ class Samples:
                     schema[key], bool
                 ):
                     yield f"{label}_breaks_{_snake(key)}", pointer, wrap(schema[key])
+            step = schema.get("multipleOf")
+            if isinstance(step, int | float) and not isinstance(step, bool):
+                off = value + (1 if isinstance(step, int) and step > 1 else step / 2)
+                yield f"{label}_not_multiple", pointer, wrap(off)
         elif isinstance(value, str):
             yield f"{label}_wrong_type", pointer, wrap(12345)
             fmt = schema.get("format")
@@ -243,11 +254,18 @@ class Samples:
                 )
             if isinstance(schema.get("minLength"), int) and schema["minLength"] > 0:
                 yield f"{label}_too_short", pointer, wrap("")
+            if isinstance(schema.get("pattern"), str):
+                yield f"{label}_breaks_pattern", pointer, wrap(value + "\n!")
         elif isinstance(value, list):
             if pointer:
                 yield f"{label}_wrong_type", pointer, wrap({})
             if isinstance(schema.get("minItems"), int) and schema["minItems"] > 0:
                 yield f"{label}_too_few_items", pointer, wrap([])
+            if value and isinstance(schema.get("maxItems"), int):
+                many = [value[0]] * (schema["maxItems"] + 1)
+                yield f"{label}_too_many_items", pointer, wrap(many)
+            if value and schema.get("uniqueItems") is True:
+                yield f"{label}_repeats_items", pointer, wrap([value[0], *value])
             items = schema.get("items")
             if value and isinstance(items, dict):
                 yield from self._break_at(
@@ -268,6 +286,28 @@ class Samples:
             if schema.get("additionalProperties") is False:
                 extra = _join(pointer, "unexpected_property")
                 yield "extra_property", extra, wrap({**value, "unexpected_property": 1})
+            yield from self._break_object_size(schema, value, pointer, wrap)
+            dependencies = schema.get("dependencies")
+            for trigger, needed in (dependencies or {}).items():
+                if trigger in value and isinstance(needed, list):
+                    for name in needed:
+                        if name in value:
+                            child = _join(pointer, name)
+                            remaining = {k: v for k, v in value.items() if k != name}
+                            case = (
+                                f"missing_{_label(child)}_needed_by_{_snake(trigger)}"
+                            )
+                            yield case, child, wrap(remaining)
+            for regex in schema.get("patternProperties") or {}:
+                matching = _key_matching(regex)
+                if matching is not None:
+                    key = matching
+                    child = _join(pointer, key)
+                    yield (
+                        f"{_label(child)}_breaks_pattern_property",
+                        child,
+                        wrap({**value, key: [[]]}),
+                    )
             for name, child_value in value.items():
                 if name not in properties:
                     continue
@@ -278,8 +318,31 @@ class Samples:
                     _rewrap(wrap, value, name),
                 )
 
+    def _break_object_size(
+        self, schema: dict[str, Any], value: dict[str, Any], pointer: str, wrap: Any
+    ) -> Iterator[tuple[str, str, Any]]:
+        label = _label(pointer)
+        if isinstance(schema.get("minProperties"), int) and schema["minProperties"]:
+            yield f"{label}_too_few_properties", pointer, wrap({})
+        if isinstance(schema.get("maxProperties"), int):
+            extra = {f"extra{i}": 1 for i in range(schema["maxProperties"] + 1)}
+            yield f"{label}_too_many_properties", pointer, wrap({**value, **extra})
+
 
 _UNBUILDABLE: Any = object()
+
+
+def _key_matching(regex: str) -> str | None:
+    """Return a short property name that the pattern matches, if one is easy."""
+    try:
+        compiled = re.compile(regex)
+    except re.error:
+        return None
+    literal = re.sub(r"[\\^$.*+?()\[\]{}|]", "", regex)
+    for candidate in (literal, literal + "a", "a", "x-a", "0", "A", "_"):
+        if candidate and compiled.search(candidate):
+            return candidate
+    return None
 
 
 def _string(schema: dict[str, Any], *, full: bool, depth: int) -> Any:

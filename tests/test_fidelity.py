@@ -36,7 +36,9 @@ from generator.write import write_tree
 
 from .conftest import ORDERS_SPEC, REALTOR_SPEC, shared_folder
 
-EXAMPLES = int(os.environ.get("FIDELITY_EXAMPLES", "40"))
+KEYWORDS_SPEC = Path(__file__).parent / "data" / "keywords" / "keywords-asyncapi.yaml"
+
+EXAMPLES = int(os.environ.get("FIDELITY_EXAMPLES", "100"))
 
 FORMAT_CHECKER = jsonschema.FormatChecker()
 
@@ -53,6 +55,7 @@ def spec_list() -> list[tuple[str, Path, str]]:
     specs = [
         ("fidelity_realtor", REALTOR_SPEC, "publish"),
         ("fidelity_orders", ORDERS_SPEC, "publish"),
+        ("fidelity_keywords", KEYWORDS_SPEC, "publish"),
     ]
     try:
         folder = shared_folder()
