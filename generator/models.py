@@ -130,7 +130,13 @@ def _prepare(schema: Any) -> Any:
         return schema
     result: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "default":
+        # `$id` only moves the base of refs, which the resolve step already
+        # followed; the library would make such a schema a nullable model.
+        if key in ("default", "$id"):
+            continue
+        if key in ("items", "additionalItems") and isinstance(value, list | bool):
+            # Positional items have no pydantic type that leaves the rest open;
+            # the list stays a list of anything and the schema checks it.
             continue
         if key in _DATA_KEYWORDS:
             result[key] = value
@@ -323,6 +329,7 @@ def _kept_formats(code: str) -> str:
     return "".join(lines[:last_import]) + imports + "".join(lines[last_import:])
 
 
+_PYTHON_RE = 'model_config = ConfigDict(regex_engine="python-re")'
 # JSON Schema keywords that no pydantic type expresses.
 _RULE_KEYWORDS = frozenset(
     {
@@ -338,6 +345,7 @@ _RULE_KEYWORDS = frozenset(
         "propertyNames",
         "oneOf",
         "patternProperties",
+        "additionalItems",
     }
 )
 
@@ -351,7 +359,7 @@ def _has_rule(schema: Any) -> bool:
         return any(_has_rule(item) for item in schema)
     if not isinstance(schema, dict) or "$ref" in schema:
         return False
-    if _RULE_KEYWORDS & schema.keys():
+    if _RULE_KEYWORDS & schema.keys() or isinstance(schema.get("items"), list):
         return True
     for key, value in schema.items():
         if key in _DATA_KEYWORDS:
@@ -401,7 +409,17 @@ def _schema_rules(code: str, document: dict[str, Any], origins: dict[str, str]) 
     tree = ast.parse(code)
     edits: list[tuple[int, int, int, int, str]] = []
     class_rules: list[tuple[int, str]] = []
+    root_models = 0
     for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(base, ast.Subscript)
+            and getattr(base.value, "id", None) == "RootModel"
+            for base in node.bases
+        ):
+            # Root models do not derive from JsonModel, so they get its regex
+            # engine here (see base.py for why patterns need Python's re).
+            class_rules.append((node.end_lineno or node.lineno, _PYTHON_RE))
+            root_models += 1
         if not isinstance(node, ast.ClassDef) or node.name not in origins:
             continue
         pointer = origins[node.name]
@@ -415,7 +433,8 @@ def _schema_rules(code: str, document: dict[str, Any], origins: dict[str, str]) 
             for base in node.bases
         )
         if _RULE_KEYWORDS & own.keys() and not root_model:
-            class_rules.append((node.end_lineno or node.lineno, pointer))
+            line = f"schema_rule = {pointer!r}"
+            class_rules.append((node.end_lineno or node.lineno, line))
         properties = schema.get("properties") or {}
         for item in node.body:
             if not isinstance(item, ast.AnnAssign):
@@ -442,9 +461,9 @@ def _schema_rules(code: str, document: dict[str, Any], origins: dict[str, str]) 
             )
     if not edits and not class_rules:
         return code
-    lines = [line if line.endswith("\n") else line + "\n" for line in code.splitlines()]
-    for line, text in sorted(class_rules, reverse=True):
-        lines.insert(line, f"    schema_rule = {text!r}\n")
+    lines = [row if row.endswith("\n") else row + "\n" for row in code.splitlines()]
+    for after, statement in sorted(class_rules, reverse=True):
+        lines.insert(after, f"    {statement}\n")
     # Class lines were inserted below each class, after its fields, so field
     # positions stay valid; apply the field edits from the end backwards.
     offsets = _inserted_before(class_rules)
@@ -456,6 +475,8 @@ def _schema_rules(code: str, document: dict[str, Any], origins: dict[str, str]) 
         tail_offset = len("".join(lines[first:last])) + end
         lines[first : last + 1] = [head + text + merged[tail_offset:]]
     imports = "from .base import SchemaRule\n" if edits else ""
+    if root_models:
+        imports += "from pydantic import ConfigDict\n"
     text = "".join(lines)
     future = "from __future__ import annotations\n"
     return text.replace(future, future + imports, 1) if imports else text

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
-from pydantic import BaseModel, GetCoreSchemaHandler, model_validator
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, model_validator
 from pydantic_core import PydanticCustomError, core_schema
 
 
@@ -30,6 +30,11 @@ class JsonModel(BaseModel):
     `schema_rule` names the part of schema.json whose object-level rules
     (such as `minProperties` or `not`) the class checks on its input.
     """
+
+    # JSON Schema patterns are searched, not anchored, with ECMA 262 escapes
+    # such as \s; Python's re agrees with both, pydantic's default engine does
+    # not (its \s misses the ASCII separators \x1c to \x1f).
+    model_config = ConfigDict(regex_engine="python-re")
 
     schema_rule: ClassVar[str | None] = None
 
