@@ -48,7 +48,7 @@ test: check lint
 
 # The model-versus-schema differential test with many more drawn instances.
 fidelity: $(STAMP)
-	FIDELITY_EXAMPLES=500 $(BIN)/python -m pytest tests/test_fidelity.py
+	FIDELITY_EXAMPLES=1000 $(BIN)/python -m pytest tests/test_fidelity.py
 
 serve: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) RECEIVER_API_KEYS=$(RECEIVER_API_KEYS) \

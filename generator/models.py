@@ -213,9 +213,9 @@ class _Hoister:
         named = "properties" in schema or (isinstance(enum, list) and len(enum) > 1)
         if not named:
             return self.hoist_children(schema, owner, path)
-        name = pascal_case(key)
-        if name in self.taken:
-            name = unique(owner + name, self.taken)
+        # The owner's name is part of the class name, so that adding or renaming
+        # an unrelated schema never renames this class.
+        name = unique(owner + pascal_case(key), self.taken)
         self.taken.add(name)
         self.origins[name] = path
         self.definitions[name] = {}

@@ -41,7 +41,7 @@ from .conftest import ORDERS_SPEC, REALTOR_SPEC, shared_folder
 
 KEYWORDS_SPEC = Path(__file__).parent / "data" / "keywords" / "keywords-asyncapi.yaml"
 
-EXAMPLES = int(os.environ.get("FIDELITY_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("FIDELITY_EXAMPLES", "200"))
 CORPUS_PREFIX = "fidelity_corpus_"
 
 

@@ -9,6 +9,7 @@ contract tests.
 
 from __future__ import annotations
 
+import enum
 import io
 import subprocess
 import sys
@@ -63,7 +64,15 @@ def test_hostile_values_survive_as_data(output: Path) -> None:
         from hostile import models  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(output))
-    values = {member.value for member in models.Class}
+    enums = [
+        value
+        for value in vars(models).values()
+        if isinstance(value, type)
+        and issubclass(value, enum.Enum)
+        and value.__module__ == models.__name__
+    ]
+    assert len(enums) == 1
+    values = {member.value for member in enums[0]}
     assert values == {'"""', "'''", "\\", "{{ 1 }}", "a\nb", "__import__('os')"}
 
 

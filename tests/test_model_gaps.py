@@ -142,3 +142,36 @@ def test_keyword_is_enforced(
     models: ModuleType, payload: dict[str, Any], valid: bool
 ) -> None:
     assert accepts(models, payload) is valid
+
+
+def class_names(output: Path, package: str) -> set[str]:
+    import ast
+
+    tree = ast.parse((output / package / "models.py").read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def test_class_names_do_not_shift(tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    result = build(Options(SPEC, before, package="names"))
+    write_tree(before, result.files, result.manifest)
+    spec = tmp_path / "keywords-asyncapi.yaml"
+    extra = (
+        "    Needs: {type: object, properties: {other: {type: string}}}\n"
+        "    Closed: {type: string}\n"
+    )
+    channel = (
+        "channels:\n  extra:\n    publish:\n      message:\n        name: Extra\n"
+        "        payload:\n          type: object\n          properties:\n"
+        "            a: {$ref: '#/components/schemas/Needs'}\n"
+        "            b: {$ref: '#/components/schemas/Closed'}\n"
+    )
+    text = SPEC.read_text(encoding="utf-8").replace("channels:\n", channel, 1)
+    spec.write_text(text + extra, encoding="utf-8")
+    after = tmp_path / "after"
+    result = build(Options(spec, after, package="names"))
+    write_tree(after, result.files, result.manifest)
+    old_names = class_names(before, "names")
+    new_names = class_names(after, "names")
+    assert {"Needs", "Closed", "ExtraPayload"} <= new_names
+    assert old_names <= new_names

@@ -106,7 +106,7 @@ class SellerProperty(JsonModel):
     """
 
 
-class ListingAgent(JsonModel):
+class LeadPropertyListingAgent(JsonModel):
     """
     Listing agent contact information.
     """
@@ -196,7 +196,7 @@ class LeadProperty(JsonModel):
     """
     Number of days the property has been actively listed.
     """
-    listing_agent: ListingAgent | MISSING = MISSING
+    listing_agent: LeadPropertyListingAgent | MISSING = MISSING
 
 
 class SellerLeadPayload(JsonModel):
