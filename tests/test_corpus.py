@@ -1,8 +1,8 @@
 """Run the tool over every public document in ../shared/corpus.
 
 Each run either generates a package whose models, receiver app and contract
-test modules import, or fails with
-diagnostics in the documented form, never with a traceback. The verdict
+test modules import, or fails with diagnostics in the documented form, never
+with a traceback. The verdict
 matches the official AsyncAPI validator's, recorded in MANIFEST.tsv: a
 document it accepts generates, and one it rejects fails. A document whose
 file refs leave its folder is refused until `--allow-outside-refs` is given,
