@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 
 class JsonModel(BaseModel):
-    """A model whose `model_validate_json` is strict unless told otherwise.
+    """A model whose `model_validate_json` is strict unless `strict=False` is passed.
 
     `schema_rule` names the part of schema.json whose object-level rules
     (such as `minProperties` or `not`) the class checks on its input.
