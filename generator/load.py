@@ -134,22 +134,15 @@ def _check_depth(root: Any, name: str) -> None:
                 "needs that, so check the file for runaway brackets",
                 where,
             )
-        if isinstance(node, dict):
-            for key, child in node.items():
+        if isinstance(node, dict | list):
+            keys = node.keys() if isinstance(node, dict) else range(len(node))
+            for key in keys:
+                child = node[key]
                 if isinstance(child, float) and not math.isfinite(child):
                     raise fail(
                         f"{child!r} is not a number JSON can carry; write a finite "
                         "number or a string",
                         location_of(node, key),
-                    )
-                pending.append((child, depth + 1))
-        elif isinstance(node, list):
-            for index, child in enumerate(node):
-                if isinstance(child, float) and not math.isfinite(child):
-                    raise fail(
-                        f"{child!r} is not a number JSON can carry; write a finite "
-                        "number or a string",
-                        location_of(node, index),
                     )
                 pending.append((child, depth + 1))
 

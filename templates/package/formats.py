@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
@@ -213,11 +214,7 @@ class IPv4String(FormatString):
 
     @classmethod
     def check(cls, value: str) -> bool:
-        try:
-            ipaddress.IPv4Address(value)
-        except ValueError:
-            return False
-        return True
+        return _parses(ipaddress.IPv4Address, value)
 
     @property
     def value(self) -> ipaddress.IPv4Address:
@@ -232,13 +229,17 @@ class IPv6String(FormatString):
 
     @classmethod
     def check(cls, value: str) -> bool:
-        try:
-            ipaddress.IPv6Address(value)
-        except ValueError:
-            return False
-        return True
+        return _parses(ipaddress.IPv6Address, value)
 
     @property
     def value(self) -> ipaddress.IPv6Address:
         """The address as an `ipaddress.IPv6Address`."""
         return ipaddress.IPv6Address(self)
+
+
+def _parses(parse: Callable[[str], object], value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
