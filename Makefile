@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed-stamp
 SPEC := specs/realtor-connections-plus-asyncapi.yml
 OUTPUT := generated
 PACKAGE := realtor_connections_plus
+# Realtor.com may redeliver a lead; its lead_id says it is the same lead.
+SPEC_FLAGS := --idempotency-key BuyerLead=lead_id --idempotency-key SellerLead=lead_id
 
 # `make serve` settings for trying the receiver locally; override on the
 # command line (`make serve PORT=9000`) or in the environment.
@@ -18,7 +20,7 @@ RECEIVER_API_KEYS ?= local-dev-key
 RECEIVER_DB_PATH ?= var/inbox.sqlite3
 RECEIVER_HANDLER ?= examples.realtor_handler:LeadPrinter
 
-.PHONY: generate check lint test fidelity serve clean
+.PHONY: generate check lint test fidelity bench serve clean
 
 # The .pth file puts generated/ on the venv's import path, so that
 # `.venv/bin/python -m $(PACKAGE)` works without setting PYTHONPATH.
@@ -30,15 +32,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 generate: $(STAMP)
-	$(BIN)/asyncapi-gen generate $(SPEC) --output $(OUTPUT)
+	$(BIN)/asyncapi-gen generate $(SPEC) --output $(OUTPUT) $(SPEC_FLAGS)
 
 check: $(STAMP)
-	$(BIN)/asyncapi-gen check $(SPEC) --output $(OUTPUT)
+	$(BIN)/asyncapi-gen check $(SPEC) --output $(OUTPUT) $(SPEC_FLAGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check generator tests examples $(OUTPUT)
+	$(BIN)/ruff check generator tests examples bench $(OUTPUT)
 	$(BIN)/ruff check --isolated $(OUTPUT)
-	$(BIN)/ruff format --check generator tests examples $(OUTPUT)
+	$(BIN)/ruff format --check generator tests examples bench $(OUTPUT)
 	$(BIN)/mypy --strict $(OUTPUT)/$(PACKAGE)
 	$(BIN)/mypy --strict generator examples
 
@@ -49,6 +51,10 @@ test: check lint
 # The model-versus-schema differential test with many more drawn instances.
 fidelity: $(STAMP)
 	FIDELITY_EXAMPLES=1000 $(BIN)/python -m pytest tests/test_fidelity.py
+
+# Receiver throughput and latency next to a bare endpoint; see docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python bench/receiver.py
 
 serve: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) RECEIVER_API_KEYS=$(RECEIVER_API_KEYS) \

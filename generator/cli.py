@@ -61,6 +61,15 @@ def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Allow file $refs to leave the spec's folder.",
         ),
         click.option(
+            "--idempotency-key",
+            "idempotency_keys",
+            multiple=True,
+            metavar="MESSAGE=FIELD",
+            callback=_parse_pairs,
+            help="Payload property that identifies a redelivery of MESSAGE "
+            "(repeatable); without one, the exact body does.",
+        ),
+        click.option(
             "--max-spec-bytes",
             type=click.IntRange(min=1),
             default=DEFAULT_MAX_BYTES,
@@ -79,9 +88,32 @@ def _options(
     package: str | None,
     receive: str,
     allow_outside_refs: bool,
+    idempotency_keys: tuple[tuple[str, str], ...],
     max_spec_bytes: int,
 ) -> Options:
-    return Options(spec, output, package, receive, allow_outside_refs, max_spec_bytes)
+    return Options(
+        spec,
+        output,
+        package,
+        receive,
+        allow_outside_refs,
+        max_spec_bytes,
+        idempotency_keys,
+    )
+
+
+def _parse_pairs(
+    context: click.Context, parameter: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        name, separator, field = value.partition("=")
+        if not separator or not name or not field:
+            raise click.BadParameter(
+                f"{value!r} is not MESSAGE=FIELD, such as BuyerLead=lead_id"
+            )
+        pairs.append((name, field))
+    return tuple(pairs)
 
 
 @click.group()

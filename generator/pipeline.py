@@ -9,6 +9,7 @@ from __future__ import annotations
 import keyword
 import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ class Options:
     receive: str = "publish"
     allow_outside_refs: bool = False
     max_spec_bytes: int = DEFAULT_MAX_BYTES
+    idempotency_keys: tuple[tuple[str, str], ...] = ()
+    """Pairs of message name and the payload property that identifies it."""
 
     @property
     def package_name(self) -> str:
@@ -101,13 +104,42 @@ def build(options: Options) -> Build:
     document, front_warnings = check_document(options)
     if document.unsupported:
         raise InputError(list(document.unsupported))
+    keys = idempotency_fields(options, document)
     models_code = generate_models(document)
     files, warnings = render_package(
-        document, package=package, models_code=models_code, origin=origin(options)
+        document,
+        package=package,
+        models_code=models_code,
+        origin=origin(options),
+        idempotency_fields=keys,
     )
     manifest = manifest_name(package)
     files[manifest] = manifest_bytes(package, files)
     return Build(package, manifest, files, tuple(front_warnings + warnings))
+
+
+def idempotency_fields(options: Options, document: Document) -> dict[str, str]:
+    """Check `--idempotency-key` pairs against the spec; map message to field."""
+    by_name = {m.name: m for m in document.messages}
+    result: dict[str, str] = {}
+    for name, field in options.idempotency_keys:
+        message = by_name.get(name)
+        if message is None:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise fail(
+                f"--idempotency-key names message {name!r}, which the spec does "
+                f"not define (messages: {known})"
+            )
+        schema = document.schema_document["$defs"].get(message.payload_class or "")
+        properties = (schema or {}).get("properties") or {}
+        if field not in properties:
+            raise fail(
+                f"--idempotency-key {name}={field}: the payload of {name!r} has no "
+                f"top-level property {field!r}",
+                message.source,
+            )
+        result[name] = field
+    return result
 
 
 def origin(options: Options) -> Origin:
@@ -125,6 +157,8 @@ def origin(options: Options) -> Origin:
         command += f" --package {options.package}"
     if options.receive != "publish":
         command += f" --receive {options.receive}"
+    for message, field in options.idempotency_keys:
+        command += f" --idempotency-key {shlex.quote(f'{message}={field}')}"
     return Origin(spec=spec, command=command)
 
 

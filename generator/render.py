@@ -55,12 +55,23 @@ def templates_root() -> Path:
 
 
 def build_context(
-    document: Document, *, package: str, models_code: str
+    document: Document,
+    *,
+    package: str,
+    models_code: str,
+    idempotency_fields: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Return the data that templates render from, all plain JSON values."""
     data = dataclasses.asdict(document)
-    data.pop("schema_document")
+    for key in ("schema_document", "schema_sources", "unsupported", "warnings"):
+        data.pop(key, None)
     data = _plain(data)
+    fields = idempotency_fields or {}
+    for operation in data["operations"]:
+        for message in operation["messages"]:
+            message["idempotency_field"] = fields.get(message["name"])
+    for message in data["messages"]:
+        message["idempotency_field"] = fields.get(message["name"])
     classes = {m.payload_class for m in document.messages if m.payload_class}
     received = _first_per_route(
         [
@@ -130,6 +141,9 @@ def build_samples(
                 )
             )
             continue
+        field = message.get("idempotency_field")
+        if field:
+            good = _distinct_keys(good, field, samples.validator(cls), name)
         valid.extend(good)
         invalid.extend(samples.invalid(name, cls, good[-1].payload))
     data = {
@@ -149,6 +163,22 @@ def build_samples(
     return data, problems
 
 
+def _distinct_keys(
+    found: list[Sample], field: str, validator: Any, message: str
+) -> list[Sample]:
+    """Give each sample its own idempotency key, so none is a redelivery."""
+    result = []
+    for index, sample in enumerate(found, 1):
+        payload = sample.payload
+        value = payload.get(field) if isinstance(payload, dict) else None
+        if isinstance(value, str):
+            changed = {**payload, field: f"{value}-{message}-{index}"}
+            if validator.is_valid(changed):
+                sample = dataclasses.replace(sample, payload=changed)
+        result.append(sample)
+    return result
+
+
 def render_package(
     document: Document,
     *,
@@ -156,13 +186,19 @@ def render_package(
     models_code: str,
     origin: Origin,
     template_dir: Path | None = None,
+    idempotency_fields: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, bytes], list[Diagnostic]]:
     """Return every file of the generated package, keyed by POSIX path.
 
     Also returns warnings about messages the contract tests cannot cover.
     """
     root = (template_dir or templates_root()) / PACKAGE_TEMPLATES
-    context = build_context(document, package=package, models_code=models_code)
+    context = build_context(
+        document,
+        package=package,
+        models_code=models_code,
+        idempotency_fields=idempotency_fields,
+    )
     samples, warnings = build_samples(document, context)
     context["samples"] = samples
     environment = _environment(root)

@@ -388,3 +388,32 @@ def test_dates_in_names_and_values_survive_wrapping(tmp_path: Path) -> None:
     models = Path("out/spec/models.py").read_text(encoding="utf-8")
     assert 'date = "date"' in models
     assert "date: DateString | MISSING = MISSING" in models
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [
+        (
+            "Pong=id",
+            "error: --idempotency-key names message 'Pong', which the spec does not "
+            "define (messages: Ping)",
+        ),
+        (
+            "Ping=missing",
+            "spec.yml:7:9: error: --idempotency-key Ping=missing: the payload of "
+            "'Ping' has no top-level property 'missing' "
+            "[at #/channels/a/publish/message]",
+        ),
+    ],
+)
+def test_idempotency_key_must_name_a_payload_property(flag: str, expected: str) -> None:
+    text = (
+        HEADER + "channels:\n  a:\n    publish:\n      message:\n        name: Ping\n"
+        "        payload: {type: object, properties: {id: {type: string}}}\n"
+    )
+    write("spec.yml", text)
+    result = CliRunner().invoke(
+        main, ["generate", "spec.yml", "-o", "out", "--idempotency-key", flag]
+    )
+    assert only_error(result) == expected
+    assert not Path("out").exists()

@@ -661,6 +661,17 @@ def test_integer_digits_limited(
         assert "4300" in problem["detail"]
 
 
+@pytest.mark.parametrize("number", [b"1e999", b"-1e999"])
+def test_overflowing_float_rejected(client: httpx.Client, number: bytes) -> None:
+    lead = json.loads(lead_body())
+    body = json.dumps(lead)[:-1].encode() + b', "score": ' + number + b"}"
+
+    response = post_lead(client, body)
+
+    problem = assert_problem(response, 400)
+    assert problem["type"].endswith("malformed-json")
+
+
 @pytest.mark.parametrize(
     ("body", "key"),
     [

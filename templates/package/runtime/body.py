@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Final, NoReturn
 
@@ -108,6 +109,7 @@ def parse_json(raw: bytes) -> Any:
         value = json.loads(
             text,
             parse_constant=_reject_constant,
+            parse_float=_parse_float,
             parse_int=_parse_integer,
             object_pairs_hook=_object_without_duplicate_keys,
         )
@@ -124,6 +126,18 @@ def parse_json(raw: bytes) -> Any:
 
 def _reject_constant(name: str) -> NoReturn:
     raise MalformedJsonError(f"The body is not valid JSON: {name} is not allowed.")
+
+
+def _parse_float(literal: str) -> float:
+    value = float(literal)
+    # 1e999 overflows to infinity, which JSON cannot carry and a handler
+    # would receive as inf.
+    if math.isinf(value):
+        raise MalformedJsonError(
+            "The body is not valid JSON for this receiver: a number is too large "
+            "for a 64-bit float."
+        )
+    return value
 
 
 def _parse_integer(literal: str) -> int:

@@ -8,6 +8,7 @@ checked before any of the body is read.
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import types
 from collections.abc import Mapping
@@ -177,6 +178,7 @@ class MessageEndpoint:
             operation_id=self.route.operation_id,
             body=raw,
             headers=headers,
+            idempotency_key=idempotency_key(message, raw),
         )
         insert = partial(inbox.insert_message, new=new, received_at=inbox.utc_now())
         try:
@@ -200,6 +202,20 @@ class MessageEndpoint:
         if self.worker is not None:
             self.worker.notify()
         return JSONResponse({"id": stored.id, "status": "accepted"}, 202)
+
+
+def idempotency_key(message: MessageSpec, raw: bytes) -> str | None:
+    """Return the message's idempotency key, or None to use the body instead.
+
+    The key is the JSON text of the configured property, so "7" and 7 differ.
+    """
+    if message.idempotency_field is None:
+        return None
+    document = json.loads(raw)
+    if not isinstance(document, dict) or message.idempotency_field not in document:
+        return None
+    value = document[message.idempotency_field]
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def message_for(route: RouteSpec, payload: object) -> MessageSpec:

@@ -59,6 +59,8 @@ class NewMessage:
     operation_id: str
     body: bytes
     headers: Mapping[str, str]
+    idempotency_key: str | None = None
+    """The sender's identifier for the message, if the spec names one."""
 
 
 @dataclass(frozen=True)
@@ -120,12 +122,22 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def dedup_key(operation_id: str, body: bytes) -> str:
-    """Return the SHA-256 hex digest that identifies a redelivered message."""
+def dedup_key(
+    operation_id: str, body: bytes, idempotency_key: str | None = None
+) -> str:
+    """Return the SHA-256 hex digest that identifies a redelivered message.
+
+    With an idempotency key from the payload, the key decides; otherwise the
+    exact body does. The two kinds are tagged, so they never collide.
+    """
     digest = hashlib.sha256(operation_id.encode("utf-8"))
     # NUL cannot occur in an operation id, so the boundary is unambiguous.
-    digest.update(b"\x00")
-    digest.update(body)
+    if idempotency_key is None:
+        digest.update(b"\x00body\x00")
+        digest.update(body)
+    else:
+        digest.update(b"\x00key\x00")
+        digest.update(idempotency_key.encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -193,7 +205,7 @@ def insert_message(
             new.body,
             json.dumps(dict(new.headers), sort_keys=True),
             hashlib.sha256(new.body).hexdigest(),
-            dedup_key(new.operation_id, new.body),
+            dedup_key(new.operation_id, new.body, new.idempotency_key),
             timestamp,
         ),
     )
@@ -201,7 +213,7 @@ def insert_message(
         return StoreResult(id=cursor.lastrowid, duplicate=False)
     existing = connection.execute(
         "SELECT id FROM messages WHERE dedup_key = ?",
-        (dedup_key(new.operation_id, new.body),),
+        (dedup_key(new.operation_id, new.body, new.idempotency_key),),
     ).fetchone()
     if existing is None:
         raise sqlite3.IntegrityError("insert ignored but no row has its dedup key")

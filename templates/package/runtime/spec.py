@@ -24,6 +24,11 @@ class MessageSpec:
     """Name of the handler method called with a validated payload ("on_buyer_lead")."""
     content_type: str
     """Content type declared in the spec ("application/json")."""
+    idempotency_field: str | None = None
+    """Top-level payload property that identifies a redelivery ("lead_id").
+
+    Without one, a redelivery is recognized by its exact body.
+    """
 
 
 @dataclass(frozen=True)
