@@ -1229,3 +1229,83 @@ def test_access_log_omits_query_string(
     assert QUERY_KEY not in log
     assert "zq-wrong-key" not in log
     assert "api_key" not in log
+
+
+# Quarantine
+
+
+def fetch_quarantine(db_path: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(db_path) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute("SELECT * FROM quarantine ORDER BY id").fetchall()
+    return [dict(row) for row in rows]
+
+
+def test_invalid_body_is_quarantined_once(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    body = lead_body(email=f"not-an-email-{time.time_ns()}")
+
+    first = post_lead(client, body)
+    second = post_lead(client, body)
+
+    assert_problem(first, 422)
+    assert_problem(second, 422)
+    held = [
+        row for row in fetch_quarantine(main_receiver.db_path) if row["body"] == body
+    ]
+    assert len(held) == 1
+    problem = json.loads(held[0]["problem"])
+    assert problem["status"] == 422
+    assert [error["pointer"] for error in problem["errors"]] == ["/contact/email"]
+    assert "x-api-key" not in json.loads(held[0]["headers"])
+
+
+def test_malformed_body_is_quarantined(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    body = b'{"lead_id": "broken-' + str(time.time_ns()).encode() + b'",'
+
+    response = post_lead(client, body)
+
+    assert_problem(response, 400)
+    held = [
+        row for row in fetch_quarantine(main_receiver.db_path) if row["body"] == body
+    ]
+    assert len(held) == 1
+
+
+def test_unauthenticated_body_is_not_quarantined(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    body = lead_body(email=f"stranger-{time.time_ns()}")
+
+    response = post_lead(client, body, api_key="wrong-key")
+
+    assert_problem(response, 401)
+    assert all(row["body"] != body for row in fetch_quarantine(main_receiver.db_path))
+
+
+def test_quarantine_cli_lists_shows_and_purges(
+    client: httpx.Client, main_receiver: Any
+) -> None:
+    body = lead_body(email=f"cli-{time.time_ns()}")
+    assert_problem(post_lead(client, body), 422)
+    held = [
+        row for row in fetch_quarantine(main_receiver.db_path) if row["body"] == body
+    ]
+    row_id = str(held[0]["id"])
+    env = {"RECEIVER_DB_PATH": str(main_receiver.db_path)}
+
+    listed = run_cli(env, "quarantine", "list")
+    shown = run_cli(env, "quarantine", "show", row_id)
+    purged = run_cli(env, "quarantine", "purge", row_id)
+    again = run_cli(env, "quarantine", "show", row_id)
+
+    assert listed.returncode == 0, listed.stderr
+    assert any(line.split("\t")[0] == row_id for line in listed.stdout.splitlines())
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["body"] == body.decode()
+    assert purged.returncode == 0, purged.stderr
+    assert again.returncode == 1
+    assert "not found" in again.stderr

@@ -82,11 +82,54 @@ class MessageEndpoint:
             self._check_content_type(request)
             raw = await self._read_body(request)
             self._verify_signature(request, raw)
-            payload = self._validate(raw)
         except RequestRejectedError as rejection:
             return rejection.response
+        try:
+            payload = self._validate(raw)
+        except RequestRejectedError as rejection:
+            return await self._quarantine(request, raw, rejection.response)
 
         return await self._store(request, raw, payload)
+
+    async def _quarantine(
+        self, request: Request, raw: bytes, response: Response
+    ) -> Response:
+        """Keep an authenticated body that failed parsing or validation.
+
+        The sender gets the rejection only once the body is kept, so an
+        operator can fix and replay it; if it cannot be kept, the sender gets
+        a 503 and sends it again.
+        """
+        problem = json.loads(bytes(response.body))
+        headers = self._stored_headers(request)
+        insert = partial(
+            inbox.insert_quarantine,
+            operation_id=self.route.operation_id,
+            body=raw,
+            headers=headers,
+            problem=problem,
+            received_at=inbox.utc_now(),
+        )
+        try:
+            await self.writer.run(insert)
+        except StorageError as error:
+            logger.error(
+                "keeping a rejected body for %s failed: %s",
+                self.route.operation_id,
+                error,
+            )
+            return problem_response(
+                503,
+                "The request could not be recorded. Send it again later.",
+            )
+        return response
+
+    def _stored_headers(self, request: Request) -> dict[str, str]:
+        return {
+            name: request.headers[name]
+            for name in self.stored_headers
+            if name in request.headers
+        }
 
     def _authenticate(self, request: Request) -> None:
         if self.authenticator.authenticate(request):
@@ -170,11 +213,7 @@ class MessageEndpoint:
 
     async def _store(self, request: Request, raw: bytes, payload: object) -> Response:
         message = message_for(self.route, payload)
-        headers = {
-            name: request.headers[name]
-            for name in self.stored_headers
-            if name in request.headers
-        }
+        headers = self._stored_headers(request)
         new = inbox.NewMessage(
             message=message.name,
             operation_id=self.route.operation_id,

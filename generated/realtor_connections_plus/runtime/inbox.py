@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 STATUSES: Final = ("pending", "done", "dead")
 BUSY_TIMEOUT_SECONDS: Final = 10.0
 
@@ -41,6 +41,16 @@ CREATE TABLE IF NOT EXISTS messages (
     handled_at TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_due ON messages (status, next_attempt_at, id);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    operation_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    body BLOB NOT NULL,
+    headers TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    UNIQUE (operation_id, body_sha256)
+);
 """
 
 _COLUMNS = (
@@ -348,4 +358,101 @@ def _row(values: tuple[Any, ...]) -> InboxRow:
         last_error=None if last_error is None else str(last_error),
         next_attempt_at=str(next_attempt_at),
         handled_at=None if handled_at is None else str(handled_at),
+    )
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """An authenticated body that was rejected, kept for an operator to replay."""
+
+    id: int
+    operation_id: str
+    received_at: str
+    body: bytes
+    headers: dict[str, str]
+    problem: dict[str, Any]
+
+    def to_json_object(self) -> dict[str, Any]:
+        """Return the row as JSON values; the body as text where it is UTF-8."""
+        try:
+            body: Any = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            body = None
+        return {
+            "id": self.id,
+            "operation_id": self.operation_id,
+            "received_at": self.received_at,
+            "headers": self.headers,
+            "problem": self.problem,
+            "body": body,
+        }
+
+
+def insert_quarantine(
+    connection: sqlite3.Connection,
+    operation_id: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    problem: Mapping[str, Any],
+    received_at: datetime,
+) -> int:
+    """Keep a rejected body once per operation and return its quarantine id."""
+    digest = hashlib.sha256(body).hexdigest()
+    connection.execute(
+        "INSERT INTO quarantine (operation_id, received_at, body, headers, "
+        "body_sha256, problem) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (operation_id, body_sha256) DO NOTHING",
+        (
+            operation_id,
+            format_timestamp(received_at),
+            body,
+            json.dumps(dict(headers), sort_keys=True),
+            digest,
+            json.dumps(dict(problem), sort_keys=True),
+        ),
+    )
+    row = connection.execute(
+        "SELECT id FROM quarantine WHERE operation_id = ? AND body_sha256 = ?",
+        (operation_id, digest),
+    ).fetchone()
+    return int(row[0])
+
+
+def list_quarantine(connection: sqlite3.Connection, limit: int) -> list[QuarantinedRow]:
+    """Return quarantined bodies, newest first."""
+    rows = connection.execute(
+        "SELECT id, operation_id, received_at, body, headers, problem "
+        "FROM quarantine ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [_quarantined(row) for row in rows]
+
+
+def get_quarantine(
+    connection: sqlite3.Connection, row_id: int
+) -> QuarantinedRow | None:
+    """Return one quarantined body, or None."""
+    row = connection.execute(
+        "SELECT id, operation_id, received_at, body, headers, problem "
+        "FROM quarantine WHERE id = ?",
+        (row_id,),
+    ).fetchone()
+    return None if row is None else _quarantined(row)
+
+
+def purge_quarantine(connection: sqlite3.Connection, row_id: int) -> bool:
+    """Delete one quarantined body; return whether it existed."""
+    cursor = connection.execute("DELETE FROM quarantine WHERE id = ?", (row_id,))
+    connection.commit()
+    return cursor.rowcount == 1
+
+
+def _quarantined(row: Any) -> QuarantinedRow:
+    return QuarantinedRow(
+        id=int(row[0]),
+        operation_id=str(row[1]),
+        received_at=str(row[2]),
+        body=bytes(row[3]),
+        headers=dict(json.loads(row[4])),
+        problem=dict(json.loads(row[5])),
     )

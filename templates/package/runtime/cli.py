@@ -101,6 +101,26 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
     )
     retry.add_argument("id", type=int)
     inbox_commands.add_parser("stats", help="print the number of rows per status")
+
+    held = commands.add_parser(
+        "quarantine", help="inspect authenticated bodies that were rejected"
+    )
+    held_commands = held.add_subparsers(dest="quarantine_command", required=True)
+    held_list = held_commands.add_parser(
+        "list",
+        help="print rows newest first as tab-separated id, operation, "
+        "received_at, status",
+    )
+    held_list.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=DEFAULT_LIST_LIMIT,
+        help=f"maximum number of rows (default: {DEFAULT_LIST_LIMIT})",
+    )
+    held_show = held_commands.add_parser("show", help="print one row as JSON")
+    held_show.add_argument("id", type=int)
+    held_purge = held_commands.add_parser("purge", help="delete one row")
+    held_purge.add_argument("id", type=int)
     return parser
 
 
@@ -139,7 +159,36 @@ def _serve(
     return EXIT_OK
 
 
+def _run_quarantine_command(
+    args: argparse.Namespace, connection: sqlite3.Connection
+) -> int:
+    if args.quarantine_command == "list":
+        for held in inbox.list_quarantine(connection, limit=args.limit):
+            fields = (
+                held.id,
+                held.operation_id,
+                held.received_at,
+                held.problem.get("status", ""),
+            )
+            print("\t".join(str(field) for field in fields))
+        return EXIT_OK
+    if args.quarantine_command == "show":
+        found = inbox.get_quarantine(connection, args.id)
+        if found is None:
+            print(f"error: quarantine row {args.id} not found", file=sys.stderr)
+            return EXIT_FAILURE
+        print(json.dumps(found.to_json_object(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if inbox.purge_quarantine(connection, args.id):
+        print(f"quarantine row {args.id} deleted")
+        return EXIT_OK
+    print(f"error: quarantine row {args.id} not found", file=sys.stderr)
+    return EXIT_FAILURE
+
+
 def _run_inbox_command(args: argparse.Namespace, connection: sqlite3.Connection) -> int:
+    if args.command == "quarantine":
+        return _run_quarantine_command(args, connection)
     if args.inbox_command == "list":
         for row in inbox.list_rows(connection, status=args.status, limit=args.limit):
             fields = (row.id, row.status, row.message, row.received_at, row.attempts)
