@@ -15,6 +15,7 @@ import importlib.util
 import itertools
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -1214,15 +1215,16 @@ def test_access_log_omits_query_string(
     assert accepted.status_code == 202, accepted.text
     assert rejected.status_code == 401, rejected.text
     assert not_found.status_code == 404, not_found.text
+    row = accepted.json()["id"]
     expected_lines = [
-        f"POST /event 202 inbox row {accepted.json()['id']}",
-        "POST /event 401",
-        "GET /no-such-endpoint 404",
+        rf"POST /event 202 \d+\.\d ms request \w+ message \w+ inbox row {row}\b",
+        r"POST /event 401 \d+\.\d ms request \w+$",
+        r"GET /no-such-endpoint 404 \d+\.\d ms request \w+$",
     ]
 
     def all_logged() -> bool:
         log = main_receiver.output_text()
-        return all(line in log for line in expected_lines)
+        return all(re.search(line, log, re.MULTILINE) for line in expected_lines)
 
     wait_until(all_logged, "the access lines are logged")
     log = main_receiver.output_text()
@@ -1309,3 +1311,24 @@ def test_quarantine_cli_lists_shows_and_purges(
     assert purged.returncode == 0, purged.stderr
     assert again.returncode == 1
     assert "not found" in again.stderr
+
+
+def test_request_id_is_echoed_or_made_up(client: httpx.Client) -> None:
+    given = client.get("/_health", headers={"X-Request-Id": "trace-42.a_b"})
+    unsafe = client.get("/_health", headers={"X-Request-Id": "bad id\twith space"})
+    absent = client.get("/_health")
+
+    assert given.headers["x-request-id"] == "trace-42.a_b"
+    assert re.fullmatch(r"[0-9a-f]{32}", unsafe.headers["x-request-id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", absent.headers["x-request-id"])
+    assert unsafe.headers["x-request-id"] != absent.headers["x-request-id"]
+
+
+def test_startup_line_shows_configuration_without_secrets(main_receiver: Any) -> None:
+    log = main_receiver.output_text()
+
+    assert "receiver started: inbox=" in log
+    assert "signature=on (X-Signature)" in log
+    assert "RECEIVER_API_KEYS=" in log
+    for secret in (*API_KEYS, SIGNING_SECRET.decode(), BEARER_TOKEN):
+        assert secret not in log

@@ -135,6 +135,7 @@ async def _lifespan(
     settings: Settings,
 ) -> AsyncIterator[None]:
     await asyncio.to_thread(writer.start)
+    logger.info("receiver started: %s", describe(settings))
     if worker is None:
         logger.info(
             "no handler configured (set RECEIVER_HANDLER): stored messages stay "
@@ -149,6 +150,28 @@ async def _lifespan(
         if worker is not None:
             await worker.stop()
         await asyncio.to_thread(writer.stop)
+
+
+def describe(settings: Settings) -> str:
+    """Return the effective configuration for the start-up log, without secrets.
+
+    Credentials appear only as counts per variable, and the signing secret only
+    as whether one is set.
+    """
+    keys = ", ".join(
+        f"{settings.credential_env_vars.get(key, key)}={len(values)} key(s)"
+        for key, values in sorted(settings.credentials.items())
+    )
+    signature = (
+        f"on ({settings.signature_header})" if settings.signing_secret else "off"
+    )
+    return (
+        f"inbox={settings.db_path} credentials=[{keys}] signature={signature} "
+        f"handler={settings.handler_reference or 'none'} "
+        f"max_body_bytes={settings.max_body_bytes} "
+        f"max_attempts={settings.max_attempts} "
+        f"retry_base_seconds={settings.retry_base_seconds}"
+    )
 
 
 async def _health(writer: InboxWriter, request: Request) -> Response:

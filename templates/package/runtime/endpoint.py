@@ -29,7 +29,7 @@ from .body import (
     parse_json,
     read_limited_body,
 )
-from .middleware import INBOX_ROW_SCOPE_KEY
+from .middleware import INBOX_ROW_SCOPE_KEY, MESSAGE_SCOPE_KEY
 from .problems import (
     INVALID_SIGNATURE,
     MALFORMED_JSON,
@@ -211,6 +211,7 @@ class MessageEndpoint:
 
     async def _store(self, request: Request, raw: bytes, payload: object) -> Response:
         message = message_for(self.route, payload)
+        request.scope[MESSAGE_SCOPE_KEY] = message.name
         headers = self._stored_headers(request)
         new = inbox.NewMessage(
             message=message.name,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+import uuid
 from typing import Final
 from urllib.parse import quote
 
@@ -12,6 +15,12 @@ logger = logging.getLogger(__name__)
 
 INBOX_ROW_SCOPE_KEY: Final = "asyncapi_gen.inbox_row_id"
 """Scope key under which an endpoint puts the inbox row id of a stored message."""
+MESSAGE_SCOPE_KEY: Final = "asyncapi_gen.message"
+"""Scope key under which an endpoint puts the name of the message it received."""
+REQUEST_ID_HEADER: Final = b"x-request-id"
+# A sender's request id is kept when it is this kind of short token, so that it
+# cannot inject anything into logs or headers; otherwise one is made up.
+_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 _CLOSE_HEADER: Final = (b"connection", b"close")
 # Characters that RFC 3986 allows in a path, and "%" of existing escapes. quote()
 # percent-encodes every other byte, control characters included.
@@ -19,11 +28,14 @@ _PATH_SAFE: Final = "/:@!$&'()*+,;=%"
 
 
 class AccessLogMiddleware:
-    """Logs one line per HTTP request: method, path, status and inbox row id.
+    """Logs one line per HTTP request and gives each request an id.
 
-    The path is logged without the query string, because an API key can be
-    sent there. The line is logged after the response, or when the
-    application raises, as status 500.
+    The line holds the method, path, status, latency, request id, message name
+    and inbox row id. The path is logged without the query string, because an
+    API key can be sent there. The line is logged after the response, or when
+    the application raises, as status 500. The request id is the sender's
+    `X-Request-Id` when that is a short token, else a new one, and it is sent
+    back in the same header.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -34,19 +46,48 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         status = 500
+        started = time.perf_counter()
+        request_id = _request_id(scope)
 
         async def send_and_record(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != REQUEST_ID_HEADER
+                ]
+                headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_record)
         finally:
+            milliseconds = (time.perf_counter() - started) * 1000
             row_id = scope.get(INBOX_ROW_SCOPE_KEY)
-            stored = "" if row_id is None else f" inbox row {row_id}"
-            logger.info("%s %s %d%s", scope["method"], _log_path(scope), status, stored)
+            message_name = scope.get(MESSAGE_SCOPE_KEY)
+            details = f" request {request_id}"
+            if message_name is not None:
+                details += f" message {message_name}"
+            if row_id is not None:
+                details += f" inbox row {row_id}"
+            logger.info(
+                "%s %s %d %.1f ms%s",
+                scope["method"],
+                _log_path(scope),
+                status,
+                milliseconds,
+                details,
+            )
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name.lower() == REQUEST_ID_HEADER and _REQUEST_ID.fullmatch(value):
+            return str(value.decode("ascii"))
+    return uuid.uuid4().hex
 
 
 class CloseUnreadBodyMiddleware:
