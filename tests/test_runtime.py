@@ -1332,3 +1332,35 @@ def test_startup_line_shows_configuration_without_secrets(main_receiver: Any) ->
     assert "RECEIVER_API_KEYS=" in log
     for secret in (*API_KEYS, SIGNING_SECRET.decode(), BEARER_TOKEN):
         assert secret not in log
+
+
+def test_inbox_purge_deletes_only_finished_rows(
+    failing_receiver: Any, dead_row: dict[str, Any], tmp_path: Path
+) -> None:
+    env = receiver_env(tmp_path)
+    db_copy = Path(env["RECEIVER_DB_PATH"])
+    with (
+        sqlite3.connect(failing_receiver.db_path) as source,
+        sqlite3.connect(db_copy) as target,
+    ):
+        source.backup(target)
+    row_id = str(dead_row["id"])
+
+    def set_status(status: str) -> None:
+        with sqlite3.connect(db_copy) as connection:
+            connection.execute(
+                "UPDATE messages SET status = ? WHERE id = ?", (status, row_id)
+            )
+
+    set_status("pending")
+    kept = run_cli(env, "inbox", "purge", row_id)
+    set_status("dead")
+    purged = run_cli(env, "inbox", "purge", row_id)
+    missing = run_cli(env, "inbox", "purge", row_id)
+
+    assert kept.returncode == 1
+    assert "pending" in kept.stderr
+    assert purged.returncode == 0, purged.stderr
+    assert missing.returncode == 1
+    assert "not found" in missing.stderr
+    assert dead_row["id"] not in [row["id"] for row in fetch_rows(db_copy)]

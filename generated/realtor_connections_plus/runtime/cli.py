@@ -103,6 +103,10 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
     )
     retry.add_argument("id", type=int)
     inbox_commands.add_parser("stats", help="print the number of rows per status")
+    purge = inbox_commands.add_parser(
+        "purge", help="delete a done or dead row (pending rows are kept)"
+    )
+    purge.add_argument("id", type=int)
 
     held = commands.add_parser(
         "quarantine", help="inspect authenticated bodies that were rejected"
@@ -205,11 +209,29 @@ def _run_inbox_command(args: argparse.Namespace, connection: sqlite3.Connection)
         return EXIT_OK
     if args.inbox_command == "retry":
         return _retry(connection, args.id)
+    if args.inbox_command == "purge":
+        return _purge(connection, args.id)
     counts = inbox.count_by_status(connection)
     for status, count in counts.items():
         print(f"{status}\t{count}")
     print(f"total\t{sum(counts.values())}")
     return EXIT_OK
+
+
+def _purge(connection: sqlite3.Connection, row_id: int) -> int:
+    if inbox.purge_finished(connection, row_id):
+        print(f"inbox row {row_id} deleted")
+        return EXIT_OK
+    found = inbox.get_row(connection, row_id)
+    if found is None:
+        print(f"error: inbox row {row_id} not found", file=sys.stderr)
+    else:
+        print(
+            f"error: inbox row {row_id} is {found.status}; only done or dead rows "
+            "can be purged",
+            file=sys.stderr,
+        )
+    return EXIT_FAILURE
 
 
 def _retry(connection: sqlite3.Connection, row_id: int) -> int:

@@ -273,6 +273,19 @@ def retry_dead(connection: sqlite3.Connection, row_id: int, now: datetime) -> bo
     return cursor.rowcount == 1
 
 
+def purge_finished(connection: sqlite3.Connection, row_id: int) -> bool:
+    """Delete a done or dead row; return whether one was deleted.
+
+    A pending row is never deleted, since its handler has not run yet.
+    """
+    cursor = connection.execute(
+        "DELETE FROM messages WHERE id = ? AND status IN ('done', 'dead')",
+        (row_id,),
+    )
+    connection.commit()
+    return cursor.rowcount == 1
+
+
 def next_due(connection: sqlite3.Connection, now: datetime) -> InboxRow | None:
     """Return the pending row with the lowest id whose next attempt is due."""
     found = connection.execute(
