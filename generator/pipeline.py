@@ -25,11 +25,13 @@ from .validate import check_meaning, validate_document
 from .write import manifest_bytes, manifest_name
 
 RECEIVE_CHOICES = ("publish", "subscribe")
+# File systems limit a name to 255 bytes, and the manifest adds to the name.
+MAX_PACKAGE_LENGTH = 100
 
 
 @dataclass(frozen=True)
 class Options:
-    """What one `generate` or `check` run works on."""
+    """The inputs of one `generate` or `check` run."""
 
     spec: Path
     output: Path
@@ -101,6 +103,16 @@ def build(options: Options) -> Build:
             f"--package {package!r} is not a valid Python package name; use "
             "lowercase letters, digits and underscores"
         )
+    if len(package) > MAX_PACKAGE_LENGTH:
+        raise fail(
+            f"package name {package[:20]!r}... is {len(package)} characters long; "
+            f"pass --package with a name of at most {MAX_PACKAGE_LENGTH}"
+        )
+    if package in sys.stdlib_module_names:
+        raise fail(
+            f"--package {package!r} would hide the standard module of that name; "
+            "choose another name"
+        )
     document, front_warnings = check_document(options)
     if document.unsupported:
         raise InputError(list(document.unsupported))
@@ -146,7 +158,7 @@ def origin(options: Options) -> Origin:
     """Name the spec and the command relative to the output's parent folder.
 
     The header must not depend on where the repository is checked out, so
-    paths are relative, with forward slashes, from the folder that holds the
+    paths are relative, with forward slashes, from the folder that contains the
     output (the repository root in the usual layout).
     """
     base = options.output.resolve().parent

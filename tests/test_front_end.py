@@ -181,7 +181,8 @@ def test_yaml_1_2_scalars_stay_strings(tmp_path: Path) -> None:
         main, ["context", write("spec.yml", text), "-o", str(tmp_path / "out")]
     )
     assert result.exit_code == 0, result.output
-    assert '"on",' in result.stdout and '"NO",' in result.stdout
+    assert '"on",' in result.stdout
+    assert '"NO",' in result.stdout
     assert '"2024-05-01"' in result.stdout
 
 
@@ -416,4 +417,20 @@ def test_idempotency_key_must_name_a_payload_property(flag: str, expected: str) 
         main, ["generate", "spec.yml", "-o", "out", "--idempotency-key", flag]
     )
     assert only_error(result) == expected
+    assert not Path("out").exists()
+
+
+@pytest.mark.parametrize(
+    ("package", "expected"),
+    [
+        ("x" * 300, "is 300 characters long; pass --package with a name of at most"),
+        ("os", "would hide the standard module of that name"),
+    ],
+)
+def test_unusable_package_names_are_rejected(package: str, expected: str) -> None:
+    write("spec.yml", HEADER + "channels: {}\n")
+    result = CliRunner().invoke(
+        main, ["generate", "spec.yml", "-o", "out", "--package", package]
+    )
+    assert expected in only_error(result)
     assert not Path("out").exists()
