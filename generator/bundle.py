@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import fail
+from .load import plain
 from .resolve import DATA_KEYWORDS, Resolver, Target, join_pointer
 from .schemas import preferred_name
 
@@ -31,7 +32,7 @@ class Bundler:
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
         self.root_file = resolver.root.path.resolve()
-        self.document: dict[str, Any] = _plain(resolver.root.root)
+        self.document: dict[str, Any] = plain(resolver.root.root)
         components = self.document.setdefault("components", {})
         if not isinstance(components, dict):
             raise fail("`components` must be a mapping to bundle the spec")
@@ -75,7 +76,7 @@ class Bundler:
         return placed
 
     def _place(self, target: Target, section: str, ref: str, where: Any) -> str:
-        node = _plain(self.resolver.lookup(target, ref, where))
+        node = plain(self.resolver.lookup(target, ref, where))
         entries = self.components.setdefault(section, {})
         name = _unique(_component_name(target, node, section), entries)
         pointer = join_pointer(join_pointer("/components", section), name)
@@ -157,11 +158,3 @@ def _unique(name: str, taken: dict[str, Any]) -> str:
         candidate = f"{name}{counter}"
         counter += 1
     return candidate
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

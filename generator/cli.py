@@ -40,7 +40,7 @@ def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(path_type=Path, file_okay=False),
             default=DEFAULT_OUTPUT,
             show_default=True,
-            help="Folder that holds the generated package.",
+            help="Folder that contains the generated package.",
         ),
         click.option(
             "--package",

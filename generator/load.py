@@ -32,7 +32,7 @@ MAX_DEPTH = 200
 
 
 class LocatedDict(dict[str, Any]):
-    """A mapping from a spec file that knows where it and each of its values start."""
+    """A mapping from a spec file, with the positions of itself and its values."""
 
     location: SourceLocation
     value_locations: dict[str, SourceLocation]
@@ -40,7 +40,7 @@ class LocatedDict(dict[str, Any]):
 
 
 class LocatedList(list[Any]):
-    """A sequence from a spec file that knows where it and each item start."""
+    """A sequence from a spec file, with the positions of itself and its items."""
 
     location: SourceLocation
     item_locations: list[SourceLocation]
@@ -72,6 +72,15 @@ def location_of(container: Any, key: str | int) -> SourceLocation | None:
             return container.item_locations[key]
         return container.location
     return getattr(container, "location", None)
+
+
+def plain(value: Any) -> Any:
+    """Copy located containers, and tuples, into plain dicts and lists."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
 
 
 def key_location_of(container: Any, key: str) -> SourceLocation | None:

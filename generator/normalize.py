@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import Diagnostic, InputError, SourceLocation
+from .load import plain
 from .naming import pascal_case, snake_case, unique, upper_snake_case
 from .resolve import Resolver, Target, is_ref, join_pointer
 from .schemas import SchemaRegistry
@@ -550,7 +551,7 @@ class _Normalizer:
         return merged
 
     def _discriminator(self, messages: tuple[Message, ...]) -> str | None:
-        """Find the property whose constant value tells the messages apart."""
+        """Return the property whose constant value distinguishes the messages."""
         definitions = self.registry.definitions
         schemas = [definitions.get(m.payload_class or "", {}) for m in messages]
         declared = {s.get("discriminator") for s in schemas}
@@ -602,16 +603,8 @@ def _examples(node: Any) -> list[Any]:
     result = []
     for example in node.get("examples") or []:
         if isinstance(example, dict) and "payload" in example:
-            result.append(_plain(example["payload"]))
+            result.append(plain(example["payload"]))
     return result
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _text(value: Any) -> str:

@@ -27,6 +27,7 @@ import jinja2
 
 from . import __version__
 from .errors import Diagnostic, InputError, SourceLocation
+from .load import plain
 from .normalize import Document
 from .samples import Sample, Samples
 
@@ -36,7 +37,7 @@ PACKAGE_TEMPLATES = "package"
 
 @dataclasses.dataclass(frozen=True)
 class Origin:
-    """What the header of each generated file names: the spec and the command."""
+    """The spec and the command that the header of each generated file names."""
 
     spec: str
     command: str
@@ -65,7 +66,7 @@ def build_context(
     data = dataclasses.asdict(document)
     for key in ("schema_document", "schema_sources", "unsupported", "warnings"):
         data.pop(key, None)
-    data = _plain(data)
+    data = plain(data)
     fields = idempotency_fields or {}
     for operation in data["operations"]:
         for message in operation["messages"]:
@@ -348,11 +349,3 @@ def _location(source: Mapping[str, Any]) -> SourceLocation:
     return SourceLocation(
         source["file"], source["line"], source["column"], source["pointer"]
     )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

@@ -28,7 +28,7 @@ DATA_KEYWORDS = frozenset({"example", "examples", "const", "enum", "default"})
 
 @dataclass(frozen=True, order=True)
 class Target:
-    """Where a ref points: a file and a JSON pointer inside it."""
+    """The node a ref points to: a file and a JSON pointer inside it."""
 
     file: Path
     pointer: str
@@ -294,7 +294,7 @@ def _walk_refs(node: Any, pointer: str) -> Iterator[tuple[dict[str, Any], str]]:
 
 
 def _suggestion(token: str, node: Any) -> str:
-    """Suggest the closest existing key, or say what to change."""
+    """Return a hint: the closest existing key, or what to change."""
     keys = [str(key) for key in node] if isinstance(node, dict) else []
     close = difflib.get_close_matches(token, keys, n=1)
     if close:

@@ -50,7 +50,7 @@ _MAX_DEPTH = 6
 
 @dataclass(frozen=True)
 class Sample:
-    """A payload for one message and what the receiver must say about it."""
+    """A payload for one message and the verdict the receiver must give."""
 
     message: str
     case: str

@@ -16,6 +16,7 @@ from typing import Any
 
 from .avro import AVRO_FORMAT_PREFIX, AvroTranslator
 from .errors import Diagnostic, SourceLocation
+from .load import plain
 from .naming import is_identifier, pascal_case, unique
 from .resolve import DATA_KEYWORDS, Resolver, Target, is_ref, join_pointer
 
@@ -93,7 +94,7 @@ class SchemaRegistry:
     unsupported: list[Diagnostic] = field(default_factory=list)
     renamed: list[Diagnostic] = field(default_factory=list)
     """Warnings for schemas whose class names had to change to stay unique."""
-    """Where each definition comes from, for diagnostics."""
+    """The source of each definition, for diagnostics."""
     _names: dict[Target, str] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=lambda: set(RESERVED_CLASS_NAMES))
     _problems: list[Diagnostic] = field(default_factory=list)
@@ -114,7 +115,7 @@ class SchemaRegistry:
         `generate` as an error.
         """
         if schema_format and schema_format.startswith(AVRO_FORMAT_PREFIX):
-            return self._add_avro(_plain(schema), base, inline_name, where)
+            return self._add_avro(plain(schema), base, inline_name, where)
         if schema_format and not schema_format.startswith(JSON_SCHEMA_FORMAT_PREFIXES):
             self.unsupported.append(
                 Diagnostic(
@@ -198,7 +199,7 @@ class SchemaRegistry:
             for key, value in node.items():
                 here = Target(base.file, join_pointer(base.pointer, key))
                 if key in DATA_KEYWORDS:
-                    result[key] = _plain(value)
+                    result[key] = plain(value)
                 elif key in ("properties", "patternProperties", "definitions", "$defs"):
                     result[key] = (
                         {
@@ -210,7 +211,7 @@ class SchemaRegistry:
                             for k, v in value.items()
                         }
                         if isinstance(value, dict)
-                        else _plain(value)
+                        else plain(value)
                     )
                 else:
                     result[key] = self._convert(value, here, openapi=openapi)
@@ -260,12 +261,3 @@ def _openapi_nullable_to_type_list(schema: dict[str, Any]) -> None:
     elif any(k in schema for k in ("allOf", "oneOf", "anyOf", "$ref")):
         branch = {k: schema.pop(k) for k in ("allOf", "oneOf", "anyOf") if k in schema}
         schema["anyOf"] = [branch or {}, {"type": "null"}]
-
-
-def _plain(value: Any) -> Any:
-    """Copy located containers into plain dicts and lists."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -1,10 +1,11 @@
 """Write the rendered files, all or nothing, and record them in a manifest.
 
 Rendering happens entirely in memory before this step runs, so a failed run
-never gets here. Each file is written to a temporary name beside its target
-and renamed over it, so a reader never sees half a file. Files that an earlier
-run produced and this run does not are removed, using the manifest the earlier
-run left; files the tool never wrote are left alone (and `check` reports them).
+never gets here. Every changed file is first written to a temporary name
+beside its target, and only then are all of them renamed into place, so a
+failed write leaves the old tree. Files that the earlier run's manifest lists
+and this run does not produce are removed. Files the tool never wrote are
+left alone, and `check` reports them.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the breakages `jsonschema` rejects, and the model must reject each of them.
 
 The oracle is `jsonschema` with format checking on, with one stricter rule:
 `email` is checked with email-validator, as the models do, because the
-library's own check only looks for an "@". Runs are derandomized, so CI sees
+library's own check only looks for an "@". Runs are derandomized, so CI draws
 the same instances every time; FIDELITY_EXAMPLES sets how many per schema.
 """
 

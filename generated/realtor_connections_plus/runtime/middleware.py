@@ -20,8 +20,8 @@ INBOX_ROW_SCOPE_KEY: Final = "asyncapi_gen.inbox_row_id"
 MESSAGE_SCOPE_KEY: Final = "asyncapi_gen.message"
 """Scope key under which an endpoint puts the name of the message it received."""
 REQUEST_ID_HEADER: Final = b"x-request-id"
-# A sender's request id is kept when it is this kind of short token, so that it
-# cannot inject anything into logs or headers; otherwise one is made up.
+# A sender's request id is kept only when it is this kind of short token, so it
+# cannot inject anything into logs or headers. Otherwise a new one is made.
 _REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 _CLOSE_HEADER: Final = (b"connection", b"close")
 # Characters that RFC 3986 allows in a path, and "%" of existing escapes. quote()
@@ -32,7 +32,7 @@ _PATH_SAFE: Final = "/:@!$&'()*+,;=%"
 class AccessLogMiddleware:
     """Logs one line per HTTP request and gives each request an id.
 
-    The line holds the method, path, status, latency, request id, message name
+    The line contains the method, path, status, latency, request id, message name
     and inbox row id. The path is logged without the query string, because an
     API key can be sent there. The line is logged after the response, or when
     the application raises, as status 500. The request id is the sender's
