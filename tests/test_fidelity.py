@@ -5,6 +5,8 @@ accepts; each must validate in the model and dump back to the same JSON. Each
 drawn instance is then broken one constraint at a time (a required field
 dropped, a wrong type, a bound crossed, an enum or format broken), keeping only
 the breakages `jsonschema` rejects, and the model must reject each of them.
+hypothesis-jsonschema cannot draw from a schema whose refs form a cycle, so
+those are unrolled a few levels deep first (see `unrolled`).
 
 The oracle is `jsonschema` with format checking on, with one stricter rule:
 `email` is checked with email-validator, as the models do, because the
@@ -173,17 +175,63 @@ def is_recursive(document: dict[str, Any], name: str) -> bool:
     return any(reaches(other, other) for other in reachable)
 
 
+def sampled_payloads(document: dict[str, Any], name: str) -> list[Any]:
+    return [sample.payload for sample in Samples(document).valid("fidelity", name, ())]
+
+
 def sampled(document: dict[str, Any], name: str) -> st.SearchStrategy[Any]:
-    found = Samples(document).valid("fidelity", name, ())
-    return st.sampled_from([sample.payload for sample in found] or [None])
+    return st.sampled_from(sampled_payloads(document, name) or [None])
+
+
+MAX_UNROLLED_BYTES = 200_000
+
+
+def unrolled(document: dict[str, Any], name: str, depth: int) -> dict[str, Any]:
+    """Return schema `name` with every ref inlined, recursion cut at `depth`.
+
+    A ref met for the `depth`+1-th time on one path is replaced by an enum of
+    the synthesized samples of its target (or `false` when there are none),
+    so the result has no refs left and hypothesis-jsonschema can draw from it.
+    As in draft-07, keywords beside a `$ref` are ignored.
+    """
+    definitions = document["$defs"]
+    leaves: dict[str, Any] = {}
+
+    def leaf(target: str) -> Any:
+        if target not in leaves:
+            found = sampled_payloads(document, target)
+            leaves[target] = {"enum": found} if found else False
+        return leaves[target]
+
+    def inline(node: Any, path: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [inline(item, path) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            target = ref.removeprefix("#/$defs/")
+            if path.count(target) >= depth:
+                return leaf(target)
+            return inline(definitions[target], (*path, target))
+        return {key: inline(value, path) for key, value in node.items()}
+
+    return inline(definitions[name], (name,))
+
+
+def bounded(document: dict[str, Any], name: str) -> st.SearchStrategy[Any]:
+    """Draw instances of a recursive schema, nested a few levels deep at most."""
+    for depth in (3, 2, 1):
+        schema = unrolled(document, name, depth)
+        if len(json.dumps(schema)) <= MAX_UNROLLED_BYTES:
+            break
+    return from_schema(schema)
 
 
 def instances(document: dict[str, Any], name: str) -> st.SearchStrategy[Any]:
-    """Draw instances of one schema; recursive schemas fall back to samples."""
+    """Draw instances of one schema, from a depth-bounded copy if it recurses."""
     if is_recursive(document, name):
-        # NOTE: hypothesis-jsonschema cannot draw recursive schemas, so these
-        # use the synthesized samples only; a depth-bounded strategy is due.
-        return sampled(document, name)
+        return bounded(document, name)
     schema = {k: v for k, v in document.items() if k not in ("$comment", "$schema")}
     return from_schema({**schema, "$ref": f"#/$defs/{name}"})
 
@@ -226,3 +274,45 @@ def test_model_agrees_with_schema(
         # hypothesis-jsonschema found no instance within its budget (patterns
         # it cannot invert); the synthesized samples still get checked.
         options(given(sampled(document, name))(check))()
+
+
+def nesting(instance: Any) -> int:
+    if isinstance(instance, dict):
+        return 1 + max((nesting(value) for value in instance.values()), default=0)
+    if isinstance(instance, list):
+        return max((nesting(item) for item in instance), default=0)
+    return 0
+
+
+def test_recursive_schemas_are_drawn_deeper_than_the_samples() -> None:
+    document = {
+        "$defs": {
+            "Category": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "parent": {"$ref": "#/$defs/Category"},
+                    "children": {
+                        "type": "array",
+                        "items": {"$ref": "#/$defs/Category"},
+                    },
+                },
+            }
+        }
+    }
+    assert is_recursive(document, "Category")
+    assert "$ref" not in json.dumps(unrolled(document, "Category", 3))
+    sample_depth = max(nesting(s) for s in sampled_payloads(document, "Category"))
+    validator = validator_for(document, "Category")
+    depths: list[int] = []
+
+    @settings(max_examples=100, derandomize=True, database=None, deadline=None)
+    @given(instances(document, "Category"))
+    def draw(instance: Any) -> None:
+        assert validator.is_valid(instance)
+        depths.append(nesting(instance))
+
+    draw()
+    assert max(depths) > sample_depth
+    assert max(depths) >= 3
