@@ -189,9 +189,9 @@ MAX_UNROLLED_BYTES = 200_000
 def unrolled(document: dict[str, Any], name: str, depth: int) -> dict[str, Any]:
     """Return schema `name` with every ref inlined, recursion cut at `depth`.
 
-    A ref met for the `depth`+1-th time on one path is replaced by an enum of
-    the synthesized samples of its target (or `false` when there are none),
-    so the result has no refs left and hypothesis-jsonschema can draw from it.
+    Once a path has expanded a ref `depth` times, the next use of that ref
+    becomes an enum of its target's synthesized samples, or `false` when there
+    are none. The result has no refs, so hypothesis-jsonschema can draw from it.
     As in draft-07, keywords beside a `$ref` are ignored.
     """
     definitions = document["$defs"]
@@ -284,7 +284,7 @@ def nesting(instance: Any) -> int:
     return 0
 
 
-def test_recursive_schemas_are_drawn_deeper_than_the_samples() -> None:
+def test_recursive_schema_draws_deep_trees() -> None:
     document = {
         "$defs": {
             "Category": {
