@@ -1128,16 +1128,17 @@ def test_revalidation_failure_logged_without_values(
     failing_receiver: Any, package_root: Path
 ) -> None:
     inbox = importlib.import_module(f"{PACKAGE}.runtime.inbox")
+    store = importlib.import_module(f"{PACKAGE}.runtime.store")
     # A row that fails validation can only come from another tool or from an
     # older model, so it is written to the inbox directly.
     body = lead_body(role="seller", email="zq-stored-9152@@example..invalid")
-    new = inbox.NewMessage(
+    new = store.NewMessage(
         message="sellerLead", operation_id="receiveLead", body=body, headers={}
     )
     connection = inbox.connect(failing_receiver.db_path)
     try:
         connection.execute("BEGIN IMMEDIATE")
-        row_id = inbox.insert_message(connection, new, inbox.utc_now()).id
+        row_id = inbox.insert_message(connection, new, store.utc_now()).id
         connection.execute("COMMIT")
     finally:
         connection.close()

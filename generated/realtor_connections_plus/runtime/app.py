@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -30,8 +29,8 @@ from .security import (
 )
 from .settings import ConfigurationError, Settings
 from .spec import RouteSpec, SecuritySchemeSpec
+from .store import Store, open_store
 from .worker import Worker, load_handler
-from .writer import InboxWriter
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +66,11 @@ def create_receiver(
     if handler is None and settings.handler_reference is not None:
         handler = load_handler(settings.handler_reference, routes)
 
-    writer = InboxWriter(settings.db_path)
+    store = open_store(settings.db_path)
     worker = None
     if handler is not None:
         worker = Worker(
-            db_path=settings.db_path,
-            writer=writer,
+            store=store,
             handler=handler,
             routes=routes,
             max_attempts=settings.max_attempts,
@@ -91,7 +89,7 @@ def create_receiver(
             authenticator=Authenticator(requirements, settings.credentials),
             verifier=verifier,
             max_body_bytes=settings.max_body_bytes,
-            writer=writer,
+            store=store,
             worker=worker,
             stored_headers=stored_headers,
         )
@@ -104,7 +102,7 @@ def create_receiver(
             )
         )
     endpoints.append(
-        Route(HEALTH_PATH, partial(_health, writer), methods=["GET"], name="health")
+        Route(HEALTH_PATH, partial(_health, store), methods=["GET"], name="health")
     )
 
     app = Starlette(
@@ -117,7 +115,7 @@ def create_receiver(
             HTTPException: http_exception_handler,
             Exception: server_error_handler,
         },
-        lifespan=partial(_lifespan, writer=writer, worker=worker, settings=settings),
+        lifespan=partial(_lifespan, store=store, worker=worker, settings=settings),
     )
     # Starlette would redirect a route path with an added or missing trailing
     # slash, before authentication and to a Location built from the Host header.
@@ -130,11 +128,11 @@ def create_receiver(
 async def _lifespan(
     app: Starlette,
     *,
-    writer: InboxWriter,
+    store: Store,
     worker: Worker | None,
     settings: Settings,
 ) -> AsyncIterator[None]:
-    await asyncio.to_thread(writer.start)
+    await store.open()
     logger.info("receiver started: %s", describe(settings))
     if worker is None:
         logger.info(
@@ -149,7 +147,7 @@ async def _lifespan(
     finally:
         if worker is not None:
             await worker.stop()
-        await asyncio.to_thread(writer.stop)
+        await store.close()
 
 
 def describe(settings: Settings) -> str:
@@ -174,8 +172,8 @@ def describe(settings: Settings) -> str:
     )
 
 
-async def _health(writer: InboxWriter, request: Request) -> Response:
-    if not writer.running:
+async def _health(store: Store, request: Request) -> Response:
+    if not store.running:
         return problem_response(503, "The inbox writer is not running.")
     return JSONResponse({"status": "ok"})
 

@@ -4,8 +4,9 @@
 
 Every accepted request becomes one row of the `messages` table, with the exact
 raw body. Rows move from "pending" to "done" when the handler succeeds, or to
-"dead" after the last failed attempt. Writes run through `InboxWriter` in the
-receiver, and directly on a connection in the command line tools.
+"dead" after the last failed attempt. `sqlite_store` calls these functions:
+writes through `InboxWriter` in the receiver, and directly on a connection in
+the command line tools.
 """
 
 from __future__ import annotations
@@ -13,14 +14,23 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from .store import (
+    STATUSES,
+    InboxNotFoundError,
+    InboxRow,
+    NewMessage,
+    QuarantinedRow,
+    Rejected,
+    StoreResult,
+    dedup_key,
+    format_timestamp,
+)
+
 SCHEMA_VERSION: Final = 2
-STATUSES: Final = ("pending", "done", "dead")
 BUSY_TIMEOUT_SECONDS: Final = 10.0
 
 _SCHEMA = """
@@ -57,100 +67,6 @@ _COLUMNS = (
     "id, message, operation_id, received_at, body, headers, body_sha256, status, "
     "attempts, last_error, next_attempt_at, handled_at"
 )
-
-
-class InboxNotFoundError(Exception):
-    """The inbox database file does not exist."""
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    """A validated request body to store."""
-
-    message: str
-    operation_id: str
-    body: bytes
-    headers: Mapping[str, str]
-    idempotency_key: str | None = None
-    """The sender's identifier for the message, if the spec names one."""
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    """Row id of a stored message, and whether an identical one was stored before."""
-
-    id: int
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    """One stored message and its processing state."""
-
-    id: int
-    message: str
-    operation_id: str
-    received_at: str
-    body: bytes
-    headers: dict[str, str]
-    body_sha256: str
-    status: str
-    attempts: int
-    last_error: str | None
-    next_attempt_at: str
-    handled_at: str | None
-
-    def to_json_object(self) -> dict[str, Any]:
-        """Return the row as a JSON-ready dict with the body parsed as JSON."""
-        try:
-            body: Any = json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            # Stored bodies passed validation, so this only covers rows written
-            # by other tools.
-            body = self.body.decode("utf-8", errors="replace")
-        return {
-            "id": self.id,
-            "message": self.message,
-            "operation_id": self.operation_id,
-            "received_at": self.received_at,
-            "status": self.status,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "next_attempt_at": self.next_attempt_at,
-            "handled_at": self.handled_at,
-            "body_sha256": self.body_sha256,
-            "headers": self.headers,
-            "body": body,
-        }
-
-
-def utc_now() -> datetime:
-    """Return the current time in UTC."""
-    return datetime.now(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Format a UTC time with fixed width, so that text order is time order."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def dedup_key(
-    operation_id: str, body: bytes, idempotency_key: str | None = None
-) -> str:
-    """Return the SHA-256 hex digest that identifies a redelivered message.
-
-    With an idempotency key from the payload, the key decides; otherwise the
-    exact body does. The two kinds are tagged, so they never collide.
-    """
-    digest = hashlib.sha256(operation_id.encode("utf-8"))
-    # NUL cannot occur in an operation id, so the boundary is unambiguous.
-    if idempotency_key is None:
-        digest.update(b"\x00body\x00")
-        digest.update(body)
-    else:
-        digest.update(b"\x00key\x00")
-        digest.update(idempotency_key.encode("utf-8"))
-    return digest.hexdigest()
 
 
 def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
@@ -374,43 +290,12 @@ def _row(values: tuple[Any, ...]) -> InboxRow:
     )
 
 
-@dataclass(frozen=True)
-class QuarantinedRow:
-    """An authenticated body that was rejected, kept for an operator to replay."""
-
-    id: int
-    operation_id: str
-    received_at: str
-    body: bytes
-    headers: dict[str, str]
-    problem: dict[str, Any]
-
-    def to_json_object(self) -> dict[str, Any]:
-        """Return the row as JSON values; the body as text where it is UTF-8."""
-        try:
-            body: Any = self.body.decode("utf-8")
-        except UnicodeDecodeError:
-            body = None
-        return {
-            "id": self.id,
-            "operation_id": self.operation_id,
-            "received_at": self.received_at,
-            "headers": self.headers,
-            "problem": self.problem,
-            "body": body,
-        }
-
-
 def insert_quarantine(
-    connection: sqlite3.Connection,
-    operation_id: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    problem: Mapping[str, Any],
-    received_at: datetime,
+    connection: sqlite3.Connection, rejected: Rejected, received_at: datetime
 ) -> int:
     """Keep a rejected body once per operation and return its quarantine id."""
-    digest = hashlib.sha256(body).hexdigest()
+    operation_id = rejected.operation_id
+    digest = hashlib.sha256(rejected.body).hexdigest()
     connection.execute(
         "INSERT INTO quarantine (operation_id, received_at, body, headers, "
         "body_sha256, problem) VALUES (?, ?, ?, ?, ?, ?) "
@@ -418,10 +303,10 @@ def insert_quarantine(
         (
             operation_id,
             format_timestamp(received_at),
-            body,
-            json.dumps(dict(headers), sort_keys=True),
+            rejected.body,
+            json.dumps(dict(rejected.headers), sort_keys=True),
             digest,
-            json.dumps(dict(problem), sort_keys=True),
+            json.dumps(dict(rejected.problem), sort_keys=True),
         ),
     )
     row = connection.execute(

@@ -6,17 +6,23 @@ import argparse
 import json
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Final
 
-from . import inbox
 from .app import create_receiver
 from .settings import DEFAULT_DB_PATH, ConfigurationError, Settings
 from .spec import RouteSpec, SecuritySchemeSpec
+from .store import (
+    STATUSES,
+    InboxNotFoundError,
+    StorageError,
+    StoreAdmin,
+    open_admin,
+    utc_now,
+)
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
@@ -45,13 +51,10 @@ def main(
         return _serve(args, routes, schemes, signature_header)
     db_path = Path(os.environ.get("RECEIVER_DB_PATH", "") or DEFAULT_DB_PATH)
     try:
-        with closing(inbox.open_existing(db_path)) as connection:
-            return _run_inbox_command(args, connection)
-    except inbox.InboxNotFoundError as error:
+        with closing(open_admin(db_path)) as admin:
+            return _run_inbox_command(args, admin)
+    except (InboxNotFoundError, StorageError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILURE
-    except sqlite3.Error as error:
-        print(f"error: inbox at {db_path}: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except BrokenPipeError:
         # The reader (`| head`) went away; stop quietly, as Unix tools do, and
@@ -87,7 +90,7 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
         help="print rows newest first as tab-separated id, status, message, "
         "received_at, attempts",
     )
-    list_parser.add_argument("--status", choices=inbox.STATUSES)
+    list_parser.add_argument("--status", choices=STATUSES)
     list_parser.add_argument(
         "--limit",
         type=_positive_int,
@@ -163,11 +166,9 @@ def _serve(
     return EXIT_OK
 
 
-def _run_quarantine_command(
-    args: argparse.Namespace, connection: sqlite3.Connection
-) -> int:
+def _run_quarantine_command(args: argparse.Namespace, admin: StoreAdmin) -> int:
     if args.quarantine_command == "list":
-        for held in inbox.list_quarantine(connection, limit=args.limit):
+        for held in admin.list_quarantine(args.limit):
             fields = (
                 held.id,
                 held.operation_id,
@@ -177,50 +178,50 @@ def _run_quarantine_command(
             print("\t".join(str(field) for field in fields))
         return EXIT_OK
     if args.quarantine_command == "show":
-        found = inbox.get_quarantine(connection, args.id)
+        found = admin.get_quarantine(args.id)
         if found is None:
             print(f"error: quarantine row {args.id} not found", file=sys.stderr)
             return EXIT_FAILURE
         print(json.dumps(found.to_json_object(), indent=2, ensure_ascii=False))
         return EXIT_OK
-    if inbox.purge_quarantine(connection, args.id):
+    if admin.purge_quarantine(args.id):
         print(f"quarantine row {args.id} deleted")
         return EXIT_OK
     print(f"error: quarantine row {args.id} not found", file=sys.stderr)
     return EXIT_FAILURE
 
 
-def _run_inbox_command(args: argparse.Namespace, connection: sqlite3.Connection) -> int:
+def _run_inbox_command(args: argparse.Namespace, admin: StoreAdmin) -> int:
     if args.command == "quarantine":
-        return _run_quarantine_command(args, connection)
+        return _run_quarantine_command(args, admin)
     if args.inbox_command == "list":
-        for row in inbox.list_rows(connection, status=args.status, limit=args.limit):
+        for row in admin.list_rows(status=args.status, limit=args.limit):
             fields = (row.id, row.status, row.message, row.received_at, row.attempts)
             print("\t".join(str(field) for field in fields))
         return EXIT_OK
     if args.inbox_command == "show":
-        found = inbox.get_row(connection, args.id)
+        found = admin.get_row(args.id)
         if found is None:
             print(f"error: inbox row {args.id} not found", file=sys.stderr)
             return EXIT_FAILURE
         print(json.dumps(found.to_json_object(), indent=2, ensure_ascii=False))
         return EXIT_OK
     if args.inbox_command == "retry":
-        return _retry(connection, args.id)
+        return _retry(admin, args.id)
     if args.inbox_command == "purge":
-        return _purge(connection, args.id)
-    counts = inbox.count_by_status(connection)
+        return _purge(admin, args.id)
+    counts = admin.count_by_status()
     for status, count in counts.items():
         print(f"{status}\t{count}")
     print(f"total\t{sum(counts.values())}")
     return EXIT_OK
 
 
-def _purge(connection: sqlite3.Connection, row_id: int) -> int:
-    if inbox.purge_finished(connection, row_id):
+def _purge(admin: StoreAdmin, row_id: int) -> int:
+    if admin.purge_finished(row_id):
         print(f"inbox row {row_id} deleted")
         return EXIT_OK
-    found = inbox.get_row(connection, row_id)
+    found = admin.get_row(row_id)
     if found is None:
         print(f"error: inbox row {row_id} not found", file=sys.stderr)
     else:
@@ -232,18 +233,11 @@ def _purge(connection: sqlite3.Connection, row_id: int) -> int:
     return EXIT_FAILURE
 
 
-def _retry(connection: sqlite3.Connection, row_id: int) -> int:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        moved = inbox.retry_dead(connection, row_id, inbox.utc_now())
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    if moved:
+def _retry(admin: StoreAdmin, row_id: int) -> int:
+    if admin.retry_dead(row_id, utc_now()):
         print(f"inbox row {row_id} is pending again")
         return EXIT_OK
-    found = inbox.get_row(connection, row_id)
+    found = admin.get_row(row_id)
     if found is None:
         print(f"error: inbox row {row_id} not found", file=sys.stderr)
     else:

@@ -13,14 +13,12 @@ import logging
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from . import inbox
 from .body import (
     BodyTooLargeError,
     InvalidContentLengthError,
@@ -38,8 +36,8 @@ from .problems import (
 )
 from .security import Authenticator, SignatureVerifier
 from .spec import MessageSpec, RouteSpec
+from .store import NewMessage, Rejected, StorageError, Store, utc_now
 from .worker import Worker
-from .writer import InboxWriter, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +58,7 @@ class MessageEndpoint:
     authenticator: Authenticator
     verifier: SignatureVerifier | None
     max_body_bytes: int
-    writer: InboxWriter
+    store: Store
     worker: Worker | None
     stored_headers: tuple[str, ...]
     """Lower-case names of the request headers stored with each message."""
@@ -98,18 +96,14 @@ class MessageEndpoint:
         operator can fix and replay it; if it cannot be kept, the sender gets
         a 503 and sends it again.
         """
-        problem = json.loads(bytes(response.body))
-        headers = self._stored_headers(request)
-        insert = partial(
-            inbox.insert_quarantine,
+        rejected = Rejected(
             operation_id=self.route.operation_id,
             body=raw,
-            headers=headers,
-            problem=problem,
-            received_at=inbox.utc_now(),
+            headers=self._stored_headers(request),
+            problem=json.loads(bytes(response.body)),
         )
         try:
-            await self.writer.run(insert)
+            await self.store.add_rejected(rejected, utc_now())
         except StorageError as error:
             logger.error(
                 "keeping a rejected body for %s failed: %s",
@@ -213,16 +207,15 @@ class MessageEndpoint:
         message = message_for(self.route, payload)
         request.scope[MESSAGE_SCOPE_KEY] = message.name
         headers = self._stored_headers(request)
-        new = inbox.NewMessage(
+        new = NewMessage(
             message=message.name,
             operation_id=self.route.operation_id,
             body=raw,
             headers=headers,
             idempotency_key=idempotency_key(message, raw),
         )
-        insert = partial(inbox.insert_message, new=new, received_at=inbox.utc_now())
         try:
-            stored = await self.writer.run(insert)
+            stored = await self.store.add_message(new, utc_now())
         except StorageError as error:
             logger.error(
                 "storing a %s message for %s failed: %s",

@@ -3,8 +3,9 @@
 Delivery to the handler is at least once. A row is marked done only after the
 handler returns, so a crash between the two runs the handler again on restart.
 
-NOTE: rows are not locked while a handler runs, so one inbox file must have
-one receiver process. A second process would call handlers for the same rows.
+NOTE: the SQLite store does not lock rows while a handler runs, so one inbox
+file must have one receiver process. A second process would call handlers for
+the same rows.
 """
 
 from __future__ import annotations
@@ -13,20 +14,16 @@ import asyncio
 import importlib
 import inspect
 import logging
-import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from functools import partial
-from pathlib import Path
+from datetime import timedelta
 from typing import Any, Final
 
 from pydantic import ValidationError
 
-from . import inbox
 from .problems import describe_validation_error
 from .settings import ConfigurationError
 from .spec import MessageSpec, RouteSpec
-from .writer import InboxWriter
+from .store import InboxRow, Store, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -110,15 +107,13 @@ class Worker:
     def __init__(
         self,
         *,
-        db_path: Path,
-        writer: InboxWriter,
+        store: Store,
         handler: object,
         routes: Sequence[RouteSpec],
         max_attempts: int,
         retry_base_seconds: float,
     ) -> None:
-        self.db_path = db_path
-        self.writer = writer
+        self.store = store
         self.handler = handler
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
@@ -130,7 +125,6 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._connection: sqlite3.Connection | None = None
 
     def notify(self) -> None:
         """Wake the worker because a new row was stored."""
@@ -138,7 +132,6 @@ class Worker:
 
     async def start(self) -> None:
         """Start processing, beginning with rows left pending by a previous run."""
-        self._connection = inbox.connect(self.db_path, check_same_thread=False)
         self._task = asyncio.create_task(self._run(), name="inbox-worker")
         logger.info("inbox worker started with handler %s", _describe(self.handler))
 
@@ -158,8 +151,6 @@ class Worker:
                     "inbox worker did not finish within %.0f s, cancelled",
                     STOP_TIMEOUT_SECONDS,
                 )
-        if self._connection is not None:
-            self._connection.close()
         logger.info("inbox worker stopped")
 
     async def _run(self) -> None:
@@ -167,12 +158,12 @@ class Worker:
         while not self._stopping:
             self._wake.clear()
             try:
-                row = await asyncio.to_thread(self._next_due, inbox.utc_now())
+                row = await self.store.next_due(utc_now())
                 if row is not None:
                     await self._process(row)
                     consecutive_failures = 0
                     continue
-                wait_seconds = await asyncio.to_thread(self._seconds_until_due)
+                wait_seconds = await self._seconds_until_due()
                 consecutive_failures = 0
             except Exception:
                 consecutive_failures += 1
@@ -192,27 +183,20 @@ class Worker:
             except TimeoutError:
                 pass
 
-    def _next_due(self, now: datetime) -> inbox.InboxRow | None:
-        assert self._connection is not None
-        return inbox.next_due(self._connection, now)
-
-    def _seconds_until_due(self) -> float:
-        assert self._connection is not None
-        earliest = inbox.earliest_pending_attempt(self._connection)
+    async def _seconds_until_due(self) -> float:
+        earliest = await self.store.earliest_pending_attempt()
         if earliest is None:
             return POLL_SECONDS
-        seconds = (earliest - inbox.utc_now()).total_seconds()
+        seconds = (earliest - utc_now()).total_seconds()
         return min(max(seconds, 0.0), POLL_SECONDS)
 
-    async def _process(self, row: inbox.InboxRow) -> None:
+    async def _process(self, row: InboxRow) -> None:
         try:
             await self._call_handler(row)
         except Exception as error:  # noqa: BLE001 - any handler failure is retried
             await self._record_failure(row, error)
             return
-        await self.writer.run(
-            partial(inbox.mark_done, row_id=row.id, handled_at=inbox.utc_now())
-        )
+        await self.store.mark_done(row.id, utc_now())
         logger.info(
             "handled inbox row %d (%s) on attempt %d",
             row.id,
@@ -220,7 +204,7 @@ class Worker:
             row.attempts + 1,
         )
 
-    async def _call_handler(self, row: inbox.InboxRow) -> None:
+    async def _call_handler(self, row: InboxRow) -> None:
         spec = self._messages.get((row.operation_id, row.message))
         if spec is None:
             raise LookupError(
@@ -238,7 +222,7 @@ class Worker:
         if inspect.isawaitable(result):
             await result
 
-    async def _record_failure(self, row: inbox.InboxRow, error: Exception) -> None:
+    async def _record_failure(self, row: InboxRow, error: Exception) -> None:
         attempts = row.attempts + 1
         error_text = _error_text(error)
         # Pydantic's message in a traceback shows the input values, which are
@@ -257,7 +241,7 @@ class Worker:
             )
         else:
             delay = retry_delay(attempts, self.retry_base_seconds)
-            next_attempt_at = inbox.utc_now() + delay
+            next_attempt_at = utc_now() + delay
             logger.warning(
                 "inbox row %d (%s) failed on attempt %d, retry in %.2f s: %s",
                 row.id,
@@ -267,13 +251,8 @@ class Worker:
                 error_text,
                 exc_info=traceback,
             )
-        await self.writer.run(
-            partial(
-                inbox.mark_failed,
-                row_id=row.id,
-                error=error_text,
-                next_attempt_at=next_attempt_at,
-            )
+        await self.store.mark_failed(
+            row.id, error=error_text, next_attempt_at=next_attempt_at
         )
 
 

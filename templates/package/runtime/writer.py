@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from .inbox import connect, initialize
+from .store import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +29,6 @@ T = TypeVar("T")
 MAX_BATCH_SIZE: Final = 256
 START_TIMEOUT_SECONDS: Final = 30.0
 STOP_TIMEOUT_SECONDS: Final = 30.0
-
-
-class StorageError(Exception):
-    """The inbox could not store or update a row."""
 
 
 @dataclass
