@@ -1329,7 +1329,7 @@ def test_startup_line_shows_configuration_without_secrets(main_receiver: Any) ->
     log = main_receiver.output_text()
 
     assert "receiver started: inbox=" in log
-    assert "signature=on (X-Signature)" in log
+    assert "signature=HMAC-SHA256 (X-Signature)" in log
     assert "RECEIVER_API_KEYS=" in log
     for secret in (*API_KEYS, SIGNING_SECRET.decode(), BEARER_TOKEN):
         assert secret not in log
@@ -1365,3 +1365,115 @@ def test_inbox_purge_deletes_only_finished_rows(
     assert missing.returncode == 1
     assert "not found" in missing.stderr
     assert dead_row["id"] not in [row["id"] for row in fetch_rows(db_copy)]
+
+
+# Signature algorithm and verifier hook
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "sha256", "sha384", "sha512"])
+def test_hmac_verifier_accepts_each_algorithm(
+    package_root: Path, algorithm: str
+) -> None:
+    security = importlib.import_module(f"{PACKAGE}.runtime.security")
+    verifier = security.SignatureVerifier(
+        header="X-Signature", secret=SIGNING_SECRET, algorithm=algorithm
+    )
+    body = lead_body()
+    digest = hmac.new(SIGNING_SECRET, body, algorithm).digest()
+    other = "sha512" if algorithm != "sha512" else "sha256"
+    wrong = hmac.new(SIGNING_SECRET, body, other).hexdigest()
+
+    assert verifier.verify(body, {"X-Signature": digest.hex()})
+    assert verifier.verify(body, {"X-Signature": f"{algorithm}={digest.hex()}"})
+    assert verifier.verify(body, {"X-Signature": base64.b64encode(digest).decode()})
+    assert not verifier.verify(body, {"X-Signature": wrong})
+    assert not verifier.verify(body + b" ", {"X-Signature": digest.hex()})
+    assert algorithm.upper() in verifier.failure_detail
+
+
+def test_signature_algorithm_from_environment(
+    runtime_testing: Any, tmp_path: Path
+) -> None:
+    env = receiver_env(
+        tmp_path,
+        RECEIVER_SIGNING_SECRET=SIGNING_SECRET.decode(),
+        RECEIVER_SIGNATURE_ALGORITHM="SHA512",
+    )
+    body = lead_body()
+    sha512 = "sha512=" + hmac.new(SIGNING_SECRET, body, "sha512").hexdigest()
+    with (
+        runtime_testing.running_receiver(PACKAGE, env) as receiver,
+        httpx.Client(base_url=receiver.base_url, timeout=10.0) as http,
+    ):
+        sha256_response = post_lead(http, body, signature="hex")
+        sha512_response = post_lead(http, body, signature=sha512)
+        log = receiver.output_text()
+
+    assert_problem(sha256_response, 401)
+    assert "HMAC-SHA512" in sha256_response.json()["detail"]
+    assert sha512_response.status_code == 202, sha512_response.text
+    assert "signature=HMAC-SHA512 (X-Signature)" in log
+
+
+@pytest.mark.usefixtures("package_root")
+def test_unknown_signature_algorithm_exits_2(tmp_path: Path) -> None:
+    env = receiver_env(tmp_path, RECEIVER_SIGNATURE_ALGORITHM="md5")
+
+    completed = run_cli(env, "serve", "--host", "127.0.0.1", "--port", "9")
+
+    assert completed.returncode == 2
+    assert "RECEIVER_SIGNATURE_ALGORITHM='md5'" in completed.stderr
+    assert "sha256" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_verifier_hook_replaces_hmac(runtime_testing: Any, tmp_path: Path) -> None:
+    env = receiver_env(
+        tmp_path,
+        RECEIVER_SIGNING_SECRET=SIGNING_SECRET.decode(),
+        RECEIVER_SIGNATURE_VERIFIER=f"{PACKAGE}.verifiers:length_header_verifier",
+    )
+    body = lead_body()
+    headers = {"Content-Type": "application/json", "X-API-Key": API_KEYS[0]}
+    with (
+        runtime_testing.running_receiver(PACKAGE, env) as receiver,
+        httpx.Client(base_url=receiver.base_url, timeout=10.0) as http,
+    ):
+        hmac_only = post_lead(http, body, signature="hex")
+        wrong = http.post(
+            "/lead", content=body, headers={**headers, "X-Body-Length": "1"}
+        )
+        broken = http.post(
+            "/lead", content=body, headers={**headers, "X-Body-Length": "explode"}
+        )
+        genuine = http.post(
+            "/lead", content=body, headers={**headers, "X-Body-Length": str(len(body))}
+        )
+        rows = fetch_rows(receiver.db_path)
+        log = receiver.output_text()
+
+    assert_problem(hmac_only, 401)
+    problem = assert_problem(wrong, 401)
+    assert problem["type"].endswith("invalid-signature")
+    assert problem["detail"] == "The request signature is missing or invalid."
+    assert_problem(broken, 503)
+    assert genuine.status_code == 202, genuine.text
+    assert [row["id"] for row in rows] == [genuine.json()["id"]]
+    assert "verifier failed on purpose" in log
+    assert f"signature=verifier {PACKAGE}.verifiers:length_header_verifier" in log
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [f"{PACKAGE}.verifiers:NotAVerifier", f"{PACKAGE}.verifiers:missing", "nomodule"],
+)
+@pytest.mark.usefixtures("package_root")
+def test_unusable_verifier_hook_exits_2(tmp_path: Path, reference: str) -> None:
+    env = receiver_env(tmp_path, RECEIVER_SIGNATURE_VERIFIER=reference)
+
+    completed = run_cli(env, "serve", "--host", "127.0.0.1", "--port", "9")
+
+    assert completed.returncode == 2
+    assert "RECEIVER_SIGNATURE_VERIFIER" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1

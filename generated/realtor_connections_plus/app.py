@@ -20,6 +20,7 @@ from .models import (
     SellerLeadPayload,
 )
 from .runtime.app import create_receiver
+from .runtime.security import BodyVerifier
 from .runtime.settings import Settings
 from .runtime.spec import MessageSpec, RouteSpec, SecuritySchemeSpec
 
@@ -66,13 +67,16 @@ ROUTES: tuple[RouteSpec, ...] = (
 
 
 def create_app(
-    handler: Handler | None = None, settings: Settings | None = None
+    handler: Handler | None = None,
+    settings: Settings | None = None,
+    verifier: BodyVerifier | None = None,
 ) -> Starlette:
     """Return the receiver as an ASGI app.
 
     `handler` gets each stored message; without one, messages wait in the inbox
     (or the handler named in RECEIVER_HANDLER is used). `settings` defaults to
-    the environment (see the README for the variables).
+    the environment (see the README for the variables). `verifier` replaces the
+    HMAC signature check with the team's own `verify(body, headers)`.
     """
     return create_receiver(
         ROUTES,
@@ -80,4 +84,5 @@ def create_app(
         handler=handler,
         settings=settings,
         signature_header=SIGNATURE_HEADER,
+        verifier=verifier,
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -15,7 +14,8 @@ from pathlib import Path
 from typing import Final
 
 from .app import create_receiver
-from .settings import DEFAULT_DB_PATH, ConfigurationError, Settings
+from .logs import configure_logging
+from .settings import DEFAULT_DB_PATH, LOG_FORMATS, ConfigurationError, Settings
 from .spec import RouteSpec, SecuritySchemeSpec
 from .store import (
     STATUSES,
@@ -84,6 +84,12 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
         default="info",
         help="minimum level of log messages (default: info)",
     )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text lines, or one JSON object per line (default: "
+        "RECEIVER_LOG_FORMAT or text)",
+    )
 
     inbox_parser = commands.add_parser("inbox", help="inspect the stored messages")
     inbox_commands = inbox_parser.add_subparsers(dest="inbox_command", required=True)
@@ -142,12 +148,13 @@ def _serve(
     # Imported here so that the inbox commands start without loading the server.
     import uvicorn
 
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
         settings = Settings.from_env(os.environ, schemes, signature_header)
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(args.log_level, args.log_format or settings.log_format)
+    try:
         app = create_receiver(routes, schemes, settings=settings)
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -162,6 +169,8 @@ def _serve(
         host=settings.host if args.host is None else args.host,
         port=settings.port if args.port is None else args.port,
         log_level=args.log_level,
+        # uvicorn's records go to the root logger, in the configured format.
+        log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )

@@ -29,14 +29,18 @@ from .body import (
     parse_json,
     read_limited_body,
 )
-from .middleware import INBOX_ROW_SCOPE_KEY, MESSAGE_SCOPE_KEY
+from .middleware import (
+    IDEMPOTENCY_KEY_SCOPE_KEY,
+    INBOX_ROW_SCOPE_KEY,
+    MESSAGE_SCOPE_KEY,
+)
 from .problems import (
     INVALID_SIGNATURE,
     MALFORMED_JSON,
     problem_response,
     validation_problem,
 )
-from .security import Authenticator, SignatureVerifier
+from .security import GENERIC_SIGNATURE_FAILURE, Authenticator, BodyVerifier
 from .spec import MessageSpec, RouteSpec
 from .store import NewMessage, Rejected, StorageError, Store, utc_now
 from .worker import Worker
@@ -58,7 +62,7 @@ class MessageEndpoint:
 
     route: RouteSpec
     authenticator: Authenticator
-    verifier: SignatureVerifier | None
+    verifier: BodyVerifier | None
     max_body_bytes: int
     store: Store
     worker: Worker | None
@@ -165,13 +169,27 @@ class MessageEndpoint:
         verifier = self.verifier
         if verifier is None:
             return
-        if verifier.verify(raw, request.headers.get(verifier.header)):
+        try:
+            genuine = verifier.verify(raw, request.headers)
+        except Exception as error:  # noqa: BLE001 - team code, answered with 503
+            logger.error(
+                "signature verifier failed on a request for %s: %s: %s",
+                self.route.operation_id,
+                type(error).__name__,
+                error,
+            )
+            raise RequestRejectedError(
+                problem_response(
+                    503,
+                    "The signature could not be checked. Send the request again later.",
+                )
+            ) from None
+        if genuine is True:
             return
         raise RequestRejectedError(
             problem_response(
                 401,
-                f"The {verifier.header} header is missing or is not a valid "
-                "HMAC-SHA256 signature of the body.",
+                getattr(verifier, "failure_detail", GENERIC_SIGNATURE_FAILURE),
                 problem_type=INVALID_SIGNATURE,
                 title="Invalid signature",
             )
@@ -208,13 +226,15 @@ class MessageEndpoint:
     async def _store(self, request: Request, raw: bytes, payload: object) -> Response:
         message = message_for(self.route, payload)
         request.scope[MESSAGE_SCOPE_KEY] = message.name
-        headers = self._stored_headers(request)
+        key = idempotency_key(message, raw)
+        if key is not None:
+            request.scope[IDEMPOTENCY_KEY_SCOPE_KEY] = key
         new = NewMessage(
             message=message.name,
             operation_id=self.route.operation_id,
             body=raw,
-            headers=headers,
-            idempotency_key=idempotency_key(message, raw),
+            headers=self._stored_headers(request),
+            idempotency_key=key,
         )
         try:
             stored = await self.store.add_message(new, utc_now())

@@ -19,6 +19,12 @@ INBOX_ROW_SCOPE_KEY: Final = "asyncapi_gen.inbox_row_id"
 """Scope key under which an endpoint puts the inbox row id of a stored message."""
 MESSAGE_SCOPE_KEY: Final = "asyncapi_gen.message"
 """Scope key under which an endpoint puts the name of the message it received."""
+IDEMPOTENCY_KEY_SCOPE_KEY: Final = "asyncapi_gen.idempotency_key"
+"""Scope key under which an endpoint puts the message's idempotency key, as JSON
+text."""
+ACCESS_RECORD_ATTRIBUTE: Final = "access"
+"""Log record attribute that contains the access line's fields as a dict."""
+MAX_LOGGED_KEY_LENGTH: Final = 128
 REQUEST_ID_HEADER: Final = b"x-request-id"
 # A sender's request id is kept only when it is this kind of short token, so it
 # cannot inject anything into logs or headers. Otherwise a new one is made.
@@ -32,12 +38,14 @@ _PATH_SAFE: Final = "/:@!$&'()*+,;=%"
 class AccessLogMiddleware:
     """Logs one line per HTTP request and gives each request an id.
 
-    The line contains the method, path, status, latency, request id, message name
-    and inbox row id. The path is logged without the query string, because an
-    API key can be sent there. The line is logged after the response, or when
-    the application raises, as status 500. The request id is the sender's
-    `X-Request-Id` when that is a short token, else a new one, and it is sent
-    back in the same header.
+    The line contains the method, path, status, latency, request id, message
+    name, idempotency key and inbox row id. The same fields are on the log
+    record as a dict under ACCESS_RECORD_ATTRIBUTE, for the JSON log format.
+    The path is logged without the query string, because an API key can be
+    sent there. The line is logged after the response, or when the application
+    raises, as status 500. The request id is the sender's `X-Request-Id` when
+    that is a short token, else a new one, and it is sent back in the same
+    header.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -68,21 +76,45 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_and_record)
         finally:
             milliseconds = (time.perf_counter() - started) * 1000
-            row_id = scope.get(INBOX_ROW_SCOPE_KEY)
-            message_name = scope.get(MESSAGE_SCOPE_KEY)
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": _log_path(scope),
+                "status": status,
+                "latency_ms": round(milliseconds, 1),
+                "message": scope.get(MESSAGE_SCOPE_KEY),
+                "idempotency_key": _short(scope.get(IDEMPOTENCY_KEY_SCOPE_KEY)),
+                "inbox_row": scope.get(INBOX_ROW_SCOPE_KEY),
+            }
             details = f" request {request_id}"
-            if message_name is not None:
-                details += f" message {message_name}"
-            if row_id is not None:
-                details += f" inbox row {row_id}"
+            if fields["message"] is not None:
+                details += f" message {fields['message']}"
+            if fields["idempotency_key"] is not None:
+                details += f" key {fields['idempotency_key']}"
+            if fields["inbox_row"] is not None:
+                details += f" inbox row {fields['inbox_row']}"
             logger.info(
                 "%s %s %d %.1f ms%s",
-                scope["method"],
-                _log_path(scope),
+                fields["method"],
+                fields["path"],
                 status,
                 milliseconds,
                 details,
+                extra={ACCESS_RECORD_ATTRIBUTE: fields},
             )
+
+
+def _short(key: object) -> str | None:
+    """Return an idempotency key for the log, cut to MAX_LOGGED_KEY_LENGTH.
+
+    The key is JSON text with non-ASCII escaped, so it has no control
+    characters that could start a forged log line.
+    """
+    if not isinstance(key, str):
+        return None
+    if len(key) <= MAX_LOGGED_KEY_LENGTH:
+        return key
+    return key[: MAX_LOGGED_KEY_LENGTH - 3] + "..."
 
 
 def _request_id(scope: Scope) -> str:

@@ -21,8 +21,10 @@ from .middleware import AccessLogMiddleware, CloseUnreadBodyMiddleware
 from .problems import http_exception_handler, problem_response, server_error_handler
 from .security import (
     Authenticator,
+    BodyVerifier,
     SignatureVerifier,
     credential_header_names,
+    load_verifier,
     validate_scheme,
 )
 from .settings import ConfigurationError, Settings
@@ -43,14 +45,18 @@ def create_receiver(
     handler: object | None = None,
     settings: Settings | None = None,
     signature_header: str | None = None,
+    verifier: BodyVerifier | None = None,
 ) -> Starlette:
     """Build the receiver application.
 
     `settings` defaults to `Settings.from_env(os.environ, schemes,
     signature_header)`, and `signature_header` is used only then. `handler`
     defaults to the object named by RECEIVER_HANDLER. Without either, messages
-    are stored and stay pending. Every scheme that any route names must have
-    credentials, even one that is only an alternative. Raises ConfigurationError
+    are stored and stay pending. `verifier` checks each authenticated body in
+    place of the HMAC signature check; it defaults to the object named by
+    RECEIVER_SIGNATURE_VERIFIER, then to HMAC when a signing secret is set.
+    Every scheme that any route names must have credentials, even one that is
+    only an alternative. Raises ConfigurationError
     naming the variables to set, and ValueError when a route names an unknown or
     unsupported scheme.
     """
@@ -60,7 +66,8 @@ def create_receiver(
     for scheme in schemes:
         validate_scheme(scheme)
     settings.require_credentials(_required_scheme_keys(routes, schemes_by_key))
-    verifier = _signature_verifier(settings)
+    if verifier is None:
+        verifier = _signature_verifier(settings)
     if handler is None and settings.handler_reference is not None:
         handler = load_handler(settings.handler_reference, routes)
 
@@ -158,9 +165,14 @@ def describe(settings: Settings) -> str:
         f"{settings.credential_env_vars.get(key, key)}={len(values)} key(s)"
         for key, values in sorted(settings.credentials.items())
     )
-    signature = (
-        f"on ({settings.signature_header})" if settings.signing_secret else "off"
-    )
+    if settings.signature_verifier_reference is not None:
+        signature = f"verifier {settings.signature_verifier_reference}"
+    elif settings.signing_secret:
+        signature = (
+            f"HMAC-{settings.signature_algorithm.upper()} ({settings.signature_header})"
+        )
+    else:
+        signature = "off"
     return (
         f"inbox={settings.db_path} credentials=[{keys}] signature={signature} "
         f"handler={settings.handler_reference or 'none'} "
@@ -192,7 +204,9 @@ def _required_scheme_keys(
     return keys
 
 
-def _signature_verifier(settings: Settings) -> SignatureVerifier | None:
+def _signature_verifier(settings: Settings) -> BodyVerifier | None:
+    if settings.signature_verifier_reference is not None:
+        return load_verifier(settings.signature_verifier_reference)
     if settings.signing_secret is None:
         return None
     if not settings.signature_header:
@@ -201,7 +215,9 @@ def _signature_verifier(settings: Settings) -> SignatureVerifier | None:
             "set RECEIVER_SIGNATURE_HEADER"
         )
     return SignatureVerifier(
-        header=settings.signature_header, secret=settings.signing_secret
+        header=settings.signature_header,
+        secret=settings.signing_secret,
+        algorithm=settings.signature_algorithm,
     )
 
 

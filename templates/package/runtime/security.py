@@ -1,8 +1,12 @@
-"""Credential checks for security schemes, and the HMAC body signature check.
+"""Credential checks for security schemes, and the body signature check.
 
 Every comparison uses `hmac.compare_digest` and runs against every accepted
 credential without stopping at the first match. So the response time does not
 show which credential matched or how many leading characters were right.
+
+The body check is HMAC by default. A team can replace it with its own
+`BodyVerifier`, named by RECEIVER_SIGNATURE_VERIFIER or passed to
+`create_receiver`, without editing generated code.
 """
 
 from __future__ import annotations
@@ -11,17 +15,19 @@ import base64
 import binascii
 import hashlib
 import hmac
-import re
-from collections.abc import Mapping, Sequence
+import string
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.requests import Request
 
+from .settings import ConfigurationError, import_reference
 from .spec import SecuritySchemeSpec
 
 SUPPORTED_HTTP_SCHEMES = ("basic", "bearer")
 SUPPORTED_API_KEY_LOCATIONS = ("header", "query", "cookie")
-_HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+GENERIC_SIGNATURE_FAILURE = "The request signature is missing or invalid."
 
 
 def validate_scheme(scheme: SecuritySchemeSpec) -> None:
@@ -138,33 +144,95 @@ def _authorization_credential(request: Request, auth_scheme: str) -> bytes | Non
         return None
 
 
+class BodyVerifier(Protocol):
+    """A check of the raw body and headers that runs after authentication."""
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Return whether the request is genuine.
+
+        `headers` is case-insensitive. An exception makes the receiver respond with
+        503, so the sender tries again later.
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class SignatureVerifier:
-    """Checks an HMAC-SHA256 signature of the raw request body.
+    """Checks an HMAC signature of the raw request body.
 
     The header value may be hex or base64 (standard or URL-safe alphabet), with an
-    optional "sha256=" prefix.
+    optional "<algorithm>=" prefix such as "sha256=".
     """
 
     header: str
     secret: bytes
+    algorithm: str = "sha256"
+    """Name of the hash function in `hashlib`, such as "sha256"."""
 
-    def verify(self, body: bytes, header_value: str | None) -> bool:
-        """Return whether `header_value` is a valid signature of `body`."""
+    @property
+    def failure_detail(self) -> str:
+        """Return the problem detail for a request that fails the check."""
+        return (
+            f"The {self.header} header is missing or is not a valid "
+            f"HMAC-{self.algorithm.upper()} signature of the body."
+        )
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Return whether the signature header contains a valid signature of `body`."""
+        header_value = headers.get(self.header)
         if not header_value:
             return False
-        presented = _decode_signature(header_value)
+        presented = _decode_signature(header_value, self.algorithm)
         if presented is None:
             return False
-        expected = hmac.new(self.secret, body, hashlib.sha256).digest()
+        expected = hmac.new(self.secret, body, self.algorithm).digest()
         return hmac.compare_digest(presented, expected)
 
 
-def _decode_signature(value: str) -> bytes | None:
+@dataclass(frozen=True)
+class _FunctionVerifier:
+    """Adapts a plain function `(body, headers) -> bool` to `BodyVerifier`."""
+
+    function: Callable[[bytes, Mapping[str, str]], object]
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        return self.function(body, headers) is True
+
+
+def load_verifier(reference: str) -> BodyVerifier:
+    """Import the team's verifier named by RECEIVER_SIGNATURE_VERIFIER.
+
+    The target is an object with a `verify(body, headers)` method, a class
+    called without arguments to make one, or a function `(body, headers)`
+    that returns True for a genuine request. Raises ConfigurationError.
+    """
+    target = import_reference("RECEIVER_SIGNATURE_VERIFIER", reference)
+    if isinstance(target, type):
+        try:
+            target = target()
+        except Exception as error:
+            raise ConfigurationError(
+                f"invalid RECEIVER_SIGNATURE_VERIFIER={reference!r}: creating it "
+                f"failed: {type(error).__name__}: {error}"
+            ) from error
+    if callable(getattr(target, "verify", None)):
+        verifier: BodyVerifier = target
+        return verifier
+    if callable(target):
+        return _FunctionVerifier(target)
+    raise ConfigurationError(
+        f"invalid RECEIVER_SIGNATURE_VERIFIER={reference!r}: expected a function "
+        "(body, headers) -> bool or an object with such a verify method"
+    )
+
+
+def _decode_signature(value: str, algorithm: str) -> bytes | None:
+    digest_size = hashlib.new(algorithm).digest_size
     text = value.strip()
-    if text[:7].lower() == "sha256=":
-        text = text[7:].strip()
-    if _HEX_SHA256.fullmatch(text):
+    prefix = f"{algorithm}="
+    if text[: len(prefix)].lower() == prefix:
+        text = text[len(prefix) :].strip()
+    if len(text) == 2 * digest_size and all(c in string.hexdigits for c in text):
         return bytes.fromhex(text)
     padded = text + "=" * (-len(text) % 4)
     for altchars in (b"+/", b"-_"):

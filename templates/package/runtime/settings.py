@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Final
 
 from .spec import SecuritySchemeSpec
 
@@ -15,6 +17,9 @@ DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_BASE_SECONDS = 1.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_SIGNATURE_ALGORITHM = "sha256"
+SIGNATURE_ALGORITHMS: Final = ("sha1", "sha256", "sha384", "sha512")
+LOG_FORMATS: Final = ("text", "json")
 
 
 class ConfigurationError(Exception):
@@ -39,6 +44,11 @@ class Settings:
     RECEIVER_SIGNING_SECRET, not stripped."""
     signature_header: str | None = None
     """Header that carries the body signature."""
+    signature_algorithm: str = DEFAULT_SIGNATURE_ALGORITHM
+    """Hash function of the HMAC body signature (RECEIVER_SIGNATURE_ALGORITHM)."""
+    signature_verifier_reference: str | None = None
+    """Team code that checks each body in place of the HMAC check, as
+    "module:attribute" (RECEIVER_SIGNATURE_VERIFIER)."""
     handler_reference: str | None = None
     """Handler as "module:attribute" (RECEIVER_HANDLER)."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -52,6 +62,8 @@ class Settings:
     """Address that `serve` binds to (HOST)."""
     port: int = DEFAULT_PORT
     """TCP port that `serve` listens on (PORT)."""
+    log_format: str = "text"
+    """Log line format of `serve`, "text" or "json" (RECEIVER_LOG_FORMAT)."""
 
     @classmethod
     def from_env(
@@ -74,12 +86,20 @@ class Settings:
         secret = environ.get("RECEIVER_SIGNING_SECRET", "")
         header = environ.get("RECEIVER_SIGNATURE_HEADER", "").strip()
         handler = environ.get("RECEIVER_HANDLER", "").strip()
+        verifier = environ.get("RECEIVER_SIGNATURE_VERIFIER", "").strip()
         return cls(
             db_path=Path(environ.get("RECEIVER_DB_PATH", "") or DEFAULT_DB_PATH),
             credentials=credentials,
             credential_env_vars={scheme.key: scheme.env_var for scheme in schemes},
             signing_secret=secret.encode("utf-8") if secret else None,
             signature_header=header or signature_header,
+            signature_algorithm=_choice(
+                environ,
+                "RECEIVER_SIGNATURE_ALGORITHM",
+                SIGNATURE_ALGORITHMS,
+                DEFAULT_SIGNATURE_ALGORITHM,
+            ),
+            signature_verifier_reference=verifier or None,
             handler_reference=handler or None,
             max_body_bytes=_positive_int(
                 environ, "RECEIVER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES
@@ -92,6 +112,7 @@ class Settings:
             ),
             host=environ.get("HOST", "").strip() or DEFAULT_HOST,
             port=_port(environ),
+            log_format=_choice(environ, "RECEIVER_LOG_FORMAT", LOG_FORMATS, "text"),
         )
 
     def require_credentials(self, scheme_keys: Iterable[str]) -> None:
@@ -109,6 +130,33 @@ class Settings:
                 f"missing credentials: set {names} to the comma-separated list of "
                 "accepted credentials"
             )
+
+
+def import_reference(variable: str, reference: str) -> Any:
+    """Import the object that `reference` ("module:attribute.path") names.
+
+    `variable` is the setting's name for error messages. Raises
+    ConfigurationError when the module or an attribute is not found.
+    """
+    module_name, _, attribute_path = reference.partition(":")
+    if not module_name or not attribute_path:
+        raise ConfigurationError(
+            f"invalid {variable}={reference!r}: set it to 'module:attribute'"
+        )
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ConfigurationError(
+            f"invalid {variable}={reference!r}: cannot import {module_name!r}: {error}"
+        ) from error
+    for attribute in attribute_path.split("."):
+        try:
+            target = getattr(target, attribute)
+        except AttributeError as error:
+            raise ConfigurationError(
+                f"invalid {variable}={reference!r}: {attribute!r} not found"
+            ) from error
+    return target
 
 
 def _split_credentials(value: str) -> tuple[str, ...]:
@@ -141,6 +189,19 @@ def _non_negative_float(environ: Mapping[str, str], name: str, default: float) -
             f"invalid {name}={text!r}: set a non-negative number of seconds"
         )
     return value
+
+
+def _choice(
+    environ: Mapping[str, str], name: str, choices: Sequence[str], default: str
+) -> str:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    if text.lower() not in choices:
+        raise ConfigurationError(
+            f"invalid {name}={text!r}: set one of {', '.join(choices)}"
+        )
+    return text.lower()
 
 
 def _port(environ: Mapping[str, str]) -> int:

@@ -11,17 +11,16 @@ the same rows.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Final
+from typing import Final
 
 from pydantic import ValidationError
 
 from .problems import describe_validation_error
-from .settings import ConfigurationError
+from .settings import ConfigurationError, import_reference
 from .spec import MessageSpec, RouteSpec
 from .store import InboxRow, Store, utc_now
 
@@ -43,25 +42,8 @@ def load_handler(reference: str, routes: Sequence[RouteSpec]) -> object:
     A class or a factory function is called without arguments. The handler must
     have a method for every message. Raises ConfigurationError otherwise.
     """
-    module_name, _, attribute_path = reference.partition(":")
-    if not module_name or not attribute_path:
-        raise ConfigurationError(
-            f"invalid RECEIVER_HANDLER={reference!r}: set it to 'module:attribute'"
-        )
-    try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ConfigurationError(
-            f"invalid RECEIVER_HANDLER={reference!r}: cannot import {module_name!r}: "
-            f"{error}"
-        ) from error
-    for attribute in attribute_path.split("."):
-        try:
-            target = getattr(target, attribute)
-        except AttributeError as error:
-            raise ConfigurationError(
-                f"invalid RECEIVER_HANDLER={reference!r}: {attribute!r} not found"
-            ) from error
+    target = import_reference("RECEIVER_HANDLER", reference)
+    attribute_path = reference.partition(":")[2]
     method_names = sorted(
         {message.handler_method for route in routes for message in route.messages}
     )
