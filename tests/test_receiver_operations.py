@@ -10,6 +10,8 @@ import json
 import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -174,3 +176,20 @@ def test_sigterm_finishes_request_and_handler_call(tmp_path: Path) -> None:
     # The worker may or may not reach the second lead before it stops.
     assert statuses["in-flight"] in ("pending", "done")
     assert "inbox worker did not finish" not in output
+
+
+def test_package_import_leaves_jsonschema_unloaded() -> None:
+    # jsonschema with its format extras takes about a second to import, and
+    # the Realtor models use no rule that needs it at run time.
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, {PACKAGE}, {PACKAGE}.app; print('jsonschema' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert completed.stdout.strip() == "False"

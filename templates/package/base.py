@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, model_validator
 from pydantic_core import PydanticCustomError, core_schema
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
 
 
 class JsonModel(BaseModel):
@@ -70,6 +71,10 @@ def _schema_document() -> dict[str, Any]:
 
 @cache
 def _validator(pointer: str) -> Draft7Validator:
+    # Imported on first use: importing jsonschema with its format extras takes
+    # about a second, and most models never need it.
+    from jsonschema import Draft7Validator
+
     return Draft7Validator({**_schema_document(), "$ref": "#" + pointer})
 
 
@@ -90,6 +95,8 @@ def check_schema_rule(pointer: str, value: object) -> None:
     """
     if not _is_json(value):
         return
+    from jsonschema.exceptions import best_match
+
     error = best_match(_validator(pointer).iter_errors(value))
     if error is not None:
         where = "".join(f"/{part}" for part in error.absolute_path) or "/"
