@@ -21,8 +21,15 @@ from .bundle import dump
 from .check import compare
 from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
-from .pipeline import RECEIVE_CHOICES, Options, build, check_document, load_document
-from .render import build_context
+from .pipeline import (
+    RECEIVE_CHOICES,
+    Options,
+    build,
+    check_document,
+    idempotency_fields,
+    load_document,
+)
+from .render import template_context
 from .resolve import Resolver
 from .write import write_tree
 
@@ -70,6 +77,19 @@ def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "(repeatable); without one, the exact body does.",
         ),
         click.option(
+            "--templates",
+            "templates",
+            multiple=True,
+            type=click.Path(path_type=Path, file_okay=False, exists=True),
+            help="Overlay template folder, searched before the built-in templates "
+            "(repeatable; earlier folders win).",
+        ),
+        click.option(
+            "--filters",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="Python file defining FILTERS and GLOBALS dicts for templates.",
+        ),
+        click.option(
             "--max-spec-bytes",
             type=click.IntRange(min=1),
             default=DEFAULT_MAX_BYTES,
@@ -89,6 +109,8 @@ def _options(
     receive: str,
     allow_outside_refs: bool,
     idempotency_keys: tuple[tuple[str, str], ...],
+    templates: tuple[Path, ...],
+    filters: Path | None,
     max_spec_bytes: int,
 ) -> Options:
     return Options(
@@ -99,6 +121,8 @@ def _options(
         allow_outside_refs,
         max_spec_bytes,
         idempotency_keys,
+        templates,
+        filters,
     )
 
 
@@ -157,9 +181,14 @@ def check(**kwargs: Any) -> None:
         click.echo(f"stale: {shown}/{name}", err=True)
     for name in report.missing:
         click.echo(f"missing: {shown}/{name}", err=True)
+    for name in report.removed:
+        click.echo(
+            f"removed: {shown}/{name} (no longer produced; generate removes it)",
+            err=True,
+        )
     for name in report.unexpected:
         click.echo(f"unexpected: {shown}/{name} (not produced by the spec)", err=True)
-    if report.stale or report.missing:
+    if report.stale or report.missing or report.removed:
         click.echo(
             f"{shown} is out of date; run `asyncapi-gen generate` (or "
             "`make generate`) and commit the result",
@@ -228,12 +257,12 @@ def context(**kwargs: Any) -> None:
     """Print the data that templates receive for SPEC, as JSON."""
     options = _options(**kwargs)
     document = load_document(options)
-    data = build_context(
+    data, _ = template_context(
         document,
         package=options.package_name,
         models_code=generate_models(document),
+        idempotency_fields=idempotency_fields(options, document),
     )
-    data["schema_document"] = document.schema_document
     click.echo(json.dumps(data, indent=2, default=_json_default))
 
 

@@ -19,7 +19,8 @@ from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .naming import is_identifier, snake_case
 from .normalize import Document, normalize
-from .render import Origin, render_package
+from .overlay import TemplateSet
+from .render import Origin, builtin_templates, render_package
 from .resolve import Resolver
 from .validate import check_meaning, validate_document
 from .write import manifest_bytes, manifest_name
@@ -41,10 +42,18 @@ class Options:
     max_spec_bytes: int = DEFAULT_MAX_BYTES
     idempotency_keys: tuple[tuple[str, str], ...] = ()
     """Pairs of message name and the payload property that identifies it."""
+    templates: tuple[Path, ...] = ()
+    """Overlay template folders, searched in order before the built-in ones."""
+    filters: Path | None = None
+    """Python file whose FILTERS and GLOBALS dicts templates can use."""
 
     @property
     def package_name(self) -> str:
         return self.package or default_package(self.spec)
+
+    def template_set(self) -> TemplateSet:
+        builtin = builtin_templates()
+        return TemplateSet(builtin.builtin, self.templates, self.filters)
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,7 @@ def build(options: Options) -> Build:
         package=package,
         models_code=models_code,
         origin=origin(options),
+        templates=options.template_set(),
         idempotency_fields=keys,
     )
     manifest = manifest_name(package)
@@ -171,6 +181,11 @@ def origin(options: Options) -> Origin:
         command += f" --receive {options.receive}"
     for message, field in options.idempotency_keys:
         command += f" --idempotency-key {shlex.quote(f'{message}={field}')}"
+    for folder in options.templates:
+        command += f" --templates {shlex.quote(_relative(folder.resolve(), base))}"
+    if options.filters is not None:
+        filters = _relative(options.filters.resolve(), base)
+        command += f" --filters {shlex.quote(filters)}"
     return Origin(spec=spec, command=command)
 
 
