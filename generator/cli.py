@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
 from .bundle import bundle as bundle_document
 from .bundle import dump
 from .check import compare
+from .config import plan
+from .errors import GeneratorError
 from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .pipeline import (
@@ -39,7 +42,9 @@ DEFAULT_OUTPUT = Path("generated")
 def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument(
-            "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True)
+            "spec",
+            required=False,
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
         ),
         click.option(
             "--output",
@@ -103,7 +108,7 @@ def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(
-    spec: Path,
+    spec: Path | None,
     output: Path,
     package: str | None,
     receive: str,
@@ -114,7 +119,7 @@ def _options(
     max_spec_bytes: int,
 ) -> Options:
     return Options(
-        spec,
+        spec or Path(),
         output,
         package,
         receive,
@@ -124,6 +129,28 @@ def _options(
         templates,
         filters,
     )
+
+
+def _runs(kwargs: dict[str, Any]) -> list[Options]:
+    """Return the options of each spec to handle: flags over pyproject.toml."""
+    context = click.get_current_context()
+    given = {
+        name: value
+        for name, value in kwargs.items()
+        if name != "spec"
+        and context.get_parameter_source(name)
+        in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    }
+    return plan(kwargs["spec"], given, _options(**kwargs))
+
+
+def _one_run(kwargs: dict[str, Any]) -> Options:
+    runs = _runs(kwargs)
+    if len(runs) > 1:
+        raise GeneratorError(
+            "error: pyproject.toml configures several specs; name one as SPEC"
+        )
+    return runs[0]
 
 
 def _parse_pairs(
@@ -150,31 +177,47 @@ def main() -> None:
 @main.command()
 @_spec_options
 def generate(**kwargs: Any) -> None:
-    """Render the package for SPEC into the output folder."""
-    options = _options(**kwargs)
-    result = build(options)
-    for warning in result.warnings:
-        click.echo(warning.format(), err=True)
-    report = write_tree(options.output, result.files, result.manifest)
-    click.echo(
-        f"{options.output.as_posix()}/{result.package}: "
-        f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
-        f"{len(report.removed)} removed",
-        err=True,
-    )
+    """Render the package for SPEC, or for every configured spec, into its output.
+
+    Every spec is rendered before anything is written, so an error in one
+    leaves every output folder as it was.
+    """
+    results = []
+    for options in _runs(kwargs):
+        result = build(options)
+        for warning in result.warnings:
+            click.echo(warning.format(), err=True)
+        results.append((options, result))
+    for options, result in results:
+        report = write_tree(options.output, result.files, result.manifest)
+        click.echo(
+            f"{options.output.as_posix()}/{result.package}: "
+            f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
+            f"{len(report.removed)} removed",
+            err=True,
+        )
 
 
 @main.command()
 @_spec_options
 def check(**kwargs: Any) -> None:
-    """Exit 1 with a diff when the output folder is not what SPEC produces."""
-    options = _options(**kwargs)
+    """Exit 1 with a diff when an output folder is not what its spec produces.
+
+    Without SPEC, checks every spec configured in pyproject.toml.
+    """
+    current = [_check_one(options) for options in _runs(kwargs)]
+    if not all(current):
+        raise SystemExit(1)
+
+
+def _check_one(options: Options) -> bool:
+    """Report how one spec's output differs from disk; return whether current."""
     result = build(options)
     shown = options.output.as_posix().rstrip("/")
     report = compare(options.output, result.files, result.manifest, shown)
     if report.current:
         click.echo(f"{shown}/{result.package}: up to date", err=True)
-        return
+        return True
     for diff in report.stale.values():
         click.echo(diff, nl=False)
     for name in report.stale:
@@ -200,23 +243,24 @@ def check(**kwargs: Any) -> None:
             f"unexpected out of {shown} or delete them",
             err=True,
         )
-    raise SystemExit(1)
+    return False
 
 
 @main.command()
 @_spec_options
 def validate(**kwargs: Any) -> None:
-    """Load, resolve and check SPEC without writing anything."""
-    options = _options(**kwargs)
-    document, warnings = check_document(options)
-    for warning in warnings:
-        click.echo(warning.format(), err=True)
-    click.echo(
-        f"{options.spec.as_posix()}: valid AsyncAPI {document.asyncapi_version}, "
-        f"{_count(len(document.operations), 'operation')}, "
-        f"{_count(len(document.messages), 'message')}",
-        err=True,
-    )
+    """Load, resolve and check SPEC, or every configured spec; write nothing."""
+    for options in _runs(kwargs):
+        document, warnings = check_document(options)
+        for warning in warnings:
+            click.echo(warning.format(), err=True)
+        click.echo(
+            f"{options.spec.as_posix()}: valid AsyncAPI "
+            f"{document.asyncapi_version}, "
+            f"{_count(len(document.operations), 'operation')}, "
+            f"{_count(len(document.messages), 'message')}",
+            err=True,
+        )
 
 
 @main.command()
@@ -255,7 +299,7 @@ def bundle(spec: Path, output: Path, allow_outside_refs: bool) -> None:
 @_spec_options
 def context(**kwargs: Any) -> None:
     """Print the data that templates receive for SPEC, as JSON."""
-    options = _options(**kwargs)
+    options = _one_run(kwargs)
     document = load_document(options)
     data, _ = template_context(
         document,
