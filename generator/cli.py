@@ -22,6 +22,7 @@ from .bundle import dump
 from .check import compare
 from .config import plan
 from .errors import GeneratorError
+from .fingerprint import fast_check
 from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .pipeline import (
@@ -200,20 +201,33 @@ def generate(**kwargs: Any) -> None:
 
 @main.command()
 @_spec_options
-def check(**kwargs: Any) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Always render and compare, even when the manifest's fingerprints "
+    "show that nothing changed.",
+)
+def check(full: bool, **kwargs: Any) -> None:
     """Exit 1 with a diff when an output folder is not what its spec produces.
 
     Without SPEC, checks every spec configured in pyproject.toml.
     """
-    current = [_check_one(options) for options in _runs(kwargs)]
+    current = [_check_one(options, full=full) for options in _runs(kwargs)]
     if not all(current):
         raise SystemExit(1)
 
 
-def _check_one(options: Options) -> bool:
+def _check_one(options: Options, *, full: bool) -> bool:
     """Report how one spec's output differs from disk; return whether current."""
-    result = build(options)
     shown = options.output.as_posix().rstrip("/")
+    if not full and fast_check(options):
+        click.echo(
+            f"{shown}/{options.package_name}: up to date "
+            "(inputs and outputs match the manifest; --full renders anyway)",
+            err=True,
+        )
+        return True
+    result = build(options)
     report = compare(options.output, result.files, result.manifest, shown)
     if report.current:
         click.echo(f"{shown}/{result.package}: up to date", err=True)

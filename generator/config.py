@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +157,3 @@ def _same_file(first: Path, second: Path) -> bool:
         return first.resolve() == second.resolve()
     except OSError:
         return False
-
-
-OPTION_FIELDS = frozenset(f.name for f in fields(Options))

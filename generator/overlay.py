@@ -74,12 +74,13 @@ def template_files(templates: TemplateSet) -> dict[str, Path]:
             )
     found: dict[str, Path] = {}
     for folder in templates.folders():
-        for path in _walk(folder):
+        for path in template_paths(folder):
             found.setdefault(path.relative_to(folder).as_posix(), path)
     return dict(sorted(found.items()))
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def template_paths(folder: Path) -> Iterator[Path]:
+    """Yield every file of a template folder, skipping caches and dotfiles."""
     for path in sorted(folder.rglob("*")):
         parts = path.relative_to(folder).parts
         if any(p in SKIPPED_NAMES or p.startswith(".") for p in parts):
@@ -197,7 +198,7 @@ def render_all(
     known = {
         os.path.normpath(path)
         for folder in templates.folders()
-        for path in _walk(folder)
+        for path in template_paths(folder)
     }
     texts: dict[str, str] = {}
     producers: dict[str, str] = {}

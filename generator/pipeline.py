@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, fail
+from .fingerprint import digest, input_fingerprints
 from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .naming import is_identifier, snake_case
@@ -87,6 +88,14 @@ def load_document(options: Options) -> Document:
 
 def check_document(options: Options) -> tuple[Document, list[Diagnostic]]:
     """Run the front end and return the document with any warnings."""
+    document, warnings, _ = front_end(options)
+    return document, warnings
+
+
+def front_end(
+    options: Options,
+) -> tuple[Document, list[Diagnostic], list[Path]]:
+    """Run the front end; also return every spec file that the refs reached."""
     loaded = load_file(options.spec, max_bytes=options.max_spec_bytes)
     validate_document(loaded)
     resolver = Resolver(
@@ -101,7 +110,8 @@ def check_document(options: Options) -> tuple[Document, list[Diagnostic]]:
         for d in document.unsupported
     ]
     warnings.extend(document.warnings)
-    return document, warnings + check_meaning(loaded, document)
+    files = sorted(resolver.files)
+    return document, warnings + check_meaning(loaded, document), files
 
 
 def build(options: Options) -> Build:
@@ -122,7 +132,7 @@ def build(options: Options) -> Build:
             f"--package {package!r} would hide the standard module of that name; "
             "choose another name"
         )
-    document, front_warnings = check_document(options)
+    document, front_warnings, spec_files = front_end(options)
     if document.unsupported:
         raise InputError(list(document.unsupported))
     keys = idempotency_fields(options, document)
@@ -136,7 +146,9 @@ def build(options: Options) -> Build:
         idempotency_fields=keys,
     )
     manifest = manifest_name(package)
-    files[manifest] = manifest_bytes(package, files)
+    digests = {name: digest(content) for name, content in files.items()}
+    inputs = input_fingerprints(options, spec_files)
+    files[manifest] = manifest_bytes(package, digests, inputs)
     return Build(package, manifest, files, tuple(front_warnings + warnings))
 
 

@@ -99,7 +99,7 @@ def test_overlay_module_imports_and_encodes(overlay_repo: Path) -> None:
 
 def test_check_passes_with_overlay_and_fails_without(overlay_repo: Path) -> None:
     with_overlay = run_cli(
-        "check", SPEC, "-o", "generated", *KEYS, *OVERLAY, cwd=overlay_repo
+        "check", SPEC, "-o", "generated", *KEYS, *OVERLAY, "--full", cwd=overlay_repo
     )
     without = run_cli("check", SPEC, "-o", "generated", *KEYS, cwd=overlay_repo)
     assert with_overlay.returncode == 0, with_overlay.stderr + with_overlay.stdout
