@@ -4,9 +4,9 @@ The manifest records a SHA-256 digest of every input: each spec file the
 refs reach, each template folder (built-in and overlays) and the filters file.
 It also records the options that change the output, the version of
 asyncapi-gen and of the two libraries whose output ends up in the files
-(datamodel-code-generator and ruff), and the digest of every output file. When all of them
-still match, the output is what a full render would produce, so `check` can
-answer at once.
+(datamodel-code-generator and ruff), and the digest of every output file.
+When all of them still match, the output is what a full render would produce,
+so `check` can answer at once.
 
 Text inputs are hashed with CRLF turned into LF, so a checkout that converts
 line endings gives the same digests. Paths are relative to the folder that
