@@ -250,6 +250,8 @@ def test_realtor_3x_same_package(
     rewritten = tree(tmp_path / "generated")
     assert sorted(rewritten) == sorted(original)
     for name, content in original.items():
+        if name.startswith(".asyncapi-gen/"):
+            continue  # the manifest records the digest of a different spec file
         assert without_header(rewritten[name]) == without_header(content), name
 
 
