@@ -1,7 +1,8 @@
 """Compare the files on disk with what the spec and templates produce.
 
-`check` renders exactly as `generate` does and writes nothing. It reports three
-kinds of drift: stale files (with a unified diff), missing files, and
+`check` renders exactly as `generate` does and writes nothing. It reports four
+kinds of drift: stale files (with a unified diff), missing files, files the
+manifest lists that the spec no longer produces (`generate` removes them), and
 unexpected files under the output folder that no manifest accounts for. Tool
 caches are ignored, since Python, mypy, pytest and ruff write them at run time.
 """
@@ -23,11 +24,13 @@ IGNORED_FOLDERS = frozenset(
 class CheckReport:
     stale: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    """Files an earlier run wrote that the spec no longer produces."""
     unexpected: list[str] = field(default_factory=list)
 
     @property
     def current(self) -> bool:
-        return not (self.stale or self.missing or self.unexpected)
+        return not (self.stale or self.missing or self.removed or self.unexpected)
 
 
 def compare(
@@ -42,10 +45,14 @@ def compare(
             continue
         actual = target.read_bytes()
         if actual != content:
-            report.stale[name] = _diff(f"{shown}/{name}", actual, content)
+            # The manifest's digests say nothing a reader can act on.
+            diff = "" if name == manifest else _diff(f"{shown}/{name}", actual, content)
+            report.stale[name] = diff
+    manifests = read_manifests(output)
+    ours = set(manifests.get(manifest, []))
     others = {
         name
-        for path, names in read_manifests(output).items()
+        for path, names in manifests.items()
         if path != manifest
         for name in [path, *names]
     }
@@ -55,7 +62,11 @@ def compare(
             if not path.is_file() or IGNORED_FOLDERS.intersection(relative.parts):
                 continue
             name = relative.as_posix()
-            if name not in files and name not in others:
+            if name in files or name in others:
+                continue
+            if name in ours:
+                report.removed.append(name)
+            else:
                 report.unexpected.append(name)
     return report
 

@@ -14,15 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
 from .bundle import bundle as bundle_document
 from .bundle import dump
 from .check import compare
+from .config import plan
+from .errors import GeneratorError
+from .fingerprint import fast_check
 from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
-from .pipeline import RECEIVE_CHOICES, Options, build, check_document, load_document
-from .render import build_context
+from .pipeline import (
+    RECEIVE_CHOICES,
+    Options,
+    build,
+    check_document,
+    idempotency_fields,
+    load_document,
+)
+from .render import template_context
 from .resolve import Resolver
 from .write import write_tree
 
@@ -32,7 +43,9 @@ DEFAULT_OUTPUT = Path("generated")
 def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument(
-            "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True)
+            "spec",
+            required=False,
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
         ),
         click.option(
             "--output",
@@ -70,6 +83,19 @@ def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "(repeatable); without one, the exact body does.",
         ),
         click.option(
+            "--templates",
+            "templates",
+            multiple=True,
+            type=click.Path(path_type=Path, file_okay=False, exists=True),
+            help="Overlay template folder, searched before the built-in templates "
+            "(repeatable; earlier folders win).",
+        ),
+        click.option(
+            "--filters",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="Python file defining FILTERS and GLOBALS dicts for templates.",
+        ),
+        click.option(
             "--max-spec-bytes",
             type=click.IntRange(min=1),
             default=DEFAULT_MAX_BYTES,
@@ -83,23 +109,49 @@ def _spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(
-    spec: Path,
+    spec: Path | None,
     output: Path,
     package: str | None,
     receive: str,
     allow_outside_refs: bool,
     idempotency_keys: tuple[tuple[str, str], ...],
+    templates: tuple[Path, ...],
+    filters: Path | None,
     max_spec_bytes: int,
 ) -> Options:
     return Options(
-        spec,
+        spec or Path(),
         output,
         package,
         receive,
         allow_outside_refs,
         max_spec_bytes,
         idempotency_keys,
+        templates,
+        filters,
     )
+
+
+def _runs(kwargs: dict[str, Any]) -> list[Options]:
+    """Return the options of each spec to handle: flags over pyproject.toml."""
+    context = click.get_current_context()
+    given = {
+        name: value
+        for name, value in kwargs.items()
+        if name != "spec"
+        and context.get_parameter_source(name)
+        in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    }
+    return plan(kwargs["spec"], given, _options(**kwargs))
+
+
+def _one_run(kwargs: dict[str, Any]) -> Options:
+    runs = _runs(kwargs)
+    if len(runs) > 1:
+        raise GeneratorError(
+            "error: pyproject.toml configures several specs; name one as SPEC"
+        )
+    return runs[0]
 
 
 def _parse_pairs(
@@ -126,40 +178,74 @@ def main() -> None:
 @main.command()
 @_spec_options
 def generate(**kwargs: Any) -> None:
-    """Render the package for SPEC into the output folder."""
-    options = _options(**kwargs)
-    result = build(options)
-    for warning in result.warnings:
-        click.echo(warning.format(), err=True)
-    report = write_tree(options.output, result.files, result.manifest)
-    click.echo(
-        f"{options.output.as_posix()}/{result.package}: "
-        f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
-        f"{len(report.removed)} removed",
-        err=True,
-    )
+    """Render the package for SPEC, or for every configured spec, into its output.
+
+    Every spec is rendered before anything is written, so an error in one
+    leaves every output folder as it was.
+    """
+    results = []
+    for options in _runs(kwargs):
+        result = build(options)
+        for warning in result.warnings:
+            click.echo(warning.format(), err=True)
+        results.append((options, result))
+    for options, result in results:
+        report = write_tree(options.output, result.files, result.manifest)
+        click.echo(
+            f"{options.output.as_posix()}/{result.package}: "
+            f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
+            f"{len(report.removed)} removed",
+            err=True,
+        )
 
 
 @main.command()
 @_spec_options
-def check(**kwargs: Any) -> None:
-    """Exit 1 with a diff when the output folder is not what SPEC produces."""
-    options = _options(**kwargs)
-    result = build(options)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Always render and compare, even when the manifest's fingerprints "
+    "show that nothing changed.",
+)
+def check(full: bool, **kwargs: Any) -> None:
+    """Exit 1 with a diff when an output folder is not what its spec produces.
+
+    Without SPEC, checks every spec configured in pyproject.toml.
+    """
+    current = [_check_one(options, full=full) for options in _runs(kwargs)]
+    if not all(current):
+        raise SystemExit(1)
+
+
+def _check_one(options: Options, *, full: bool) -> bool:
+    """Report how one spec's output differs from disk; return whether current."""
     shown = options.output.as_posix().rstrip("/")
+    if not full and fast_check(options):
+        click.echo(
+            f"{shown}/{options.package_name}: up to date "
+            "(inputs and outputs match the manifest; --full renders anyway)",
+            err=True,
+        )
+        return True
+    result = build(options)
     report = compare(options.output, result.files, result.manifest, shown)
     if report.current:
         click.echo(f"{shown}/{result.package}: up to date", err=True)
-        return
+        return True
     for diff in report.stale.values():
         click.echo(diff, nl=False)
     for name in report.stale:
         click.echo(f"stale: {shown}/{name}", err=True)
     for name in report.missing:
         click.echo(f"missing: {shown}/{name}", err=True)
+    for name in report.removed:
+        click.echo(
+            f"removed: {shown}/{name} (no longer produced; generate removes it)",
+            err=True,
+        )
     for name in report.unexpected:
         click.echo(f"unexpected: {shown}/{name} (not produced by the spec)", err=True)
-    if report.stale or report.missing:
+    if report.stale or report.missing or report.removed:
         click.echo(
             f"{shown} is out of date; run `asyncapi-gen generate` (or "
             "`make generate`) and commit the result",
@@ -171,23 +257,24 @@ def check(**kwargs: Any) -> None:
             f"unexpected out of {shown} or delete them",
             err=True,
         )
-    raise SystemExit(1)
+    return False
 
 
 @main.command()
 @_spec_options
 def validate(**kwargs: Any) -> None:
-    """Load, resolve and check SPEC without writing anything."""
-    options = _options(**kwargs)
-    document, warnings = check_document(options)
-    for warning in warnings:
-        click.echo(warning.format(), err=True)
-    click.echo(
-        f"{options.spec.as_posix()}: valid AsyncAPI {document.asyncapi_version}, "
-        f"{_count(len(document.operations), 'operation')}, "
-        f"{_count(len(document.messages), 'message')}",
-        err=True,
-    )
+    """Load, resolve and check SPEC, or every configured spec; write nothing."""
+    for options in _runs(kwargs):
+        document, warnings = check_document(options)
+        for warning in warnings:
+            click.echo(warning.format(), err=True)
+        click.echo(
+            f"{options.spec.as_posix()}: valid AsyncAPI "
+            f"{document.asyncapi_version}, "
+            f"{_count(len(document.operations), 'operation')}, "
+            f"{_count(len(document.messages), 'message')}",
+            err=True,
+        )
 
 
 @main.command()
@@ -226,14 +313,14 @@ def bundle(spec: Path, output: Path, allow_outside_refs: bool) -> None:
 @_spec_options
 def context(**kwargs: Any) -> None:
     """Print the data that templates receive for SPEC, as JSON."""
-    options = _options(**kwargs)
+    options = _one_run(kwargs)
     document = load_document(options)
-    data = build_context(
+    data, _ = template_context(
         document,
         package=options.package_name,
         models_code=generate_models(document),
+        idempotency_fields=idempotency_fields(options, document),
     )
-    data["schema_document"] = document.schema_document
     click.echo(json.dumps(data, indent=2, default=_json_default))
 
 

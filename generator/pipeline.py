@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, fail
+from .fingerprint import digest, input_fingerprints
 from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .naming import is_identifier, snake_case
 from .normalize import Document, normalize
-from .render import Origin, render_package
+from .overlay import TemplateSet
+from .render import Origin, builtin_templates, render_package
 from .resolve import Resolver
 from .validate import check_meaning, validate_document
 from .write import manifest_bytes, manifest_name
@@ -41,10 +43,18 @@ class Options:
     max_spec_bytes: int = DEFAULT_MAX_BYTES
     idempotency_keys: tuple[tuple[str, str], ...] = ()
     """Pairs of message name and the payload property that identifies it."""
+    templates: tuple[Path, ...] = ()
+    """Overlay template folders, searched in order before the built-in ones."""
+    filters: Path | None = None
+    """Python file whose FILTERS and GLOBALS dicts templates can use."""
 
     @property
     def package_name(self) -> str:
         return self.package or default_package(self.spec)
+
+    def template_set(self) -> TemplateSet:
+        builtin = builtin_templates()
+        return TemplateSet(builtin.builtin, self.templates, self.filters)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,14 @@ def load_document(options: Options) -> Document:
 
 def check_document(options: Options) -> tuple[Document, list[Diagnostic]]:
     """Run the front end and return the document with any warnings."""
+    document, warnings, _ = front_end(options)
+    return document, warnings
+
+
+def front_end(
+    options: Options,
+) -> tuple[Document, list[Diagnostic], list[Path]]:
+    """Run the front end; also return every spec file that the refs reached."""
     loaded = load_file(options.spec, max_bytes=options.max_spec_bytes)
     validate_document(loaded)
     resolver = Resolver(
@@ -92,7 +110,8 @@ def check_document(options: Options) -> tuple[Document, list[Diagnostic]]:
         for d in document.unsupported
     ]
     warnings.extend(document.warnings)
-    return document, warnings + check_meaning(loaded, document)
+    files = sorted(resolver.files)
+    return document, warnings + check_meaning(loaded, document), files
 
 
 def build(options: Options) -> Build:
@@ -113,7 +132,7 @@ def build(options: Options) -> Build:
             f"--package {package!r} would hide the standard module of that name; "
             "choose another name"
         )
-    document, front_warnings = check_document(options)
+    document, front_warnings, spec_files = front_end(options)
     if document.unsupported:
         raise InputError(list(document.unsupported))
     keys = idempotency_fields(options, document)
@@ -123,10 +142,13 @@ def build(options: Options) -> Build:
         package=package,
         models_code=models_code,
         origin=origin(options),
+        templates=options.template_set(),
         idempotency_fields=keys,
     )
     manifest = manifest_name(package)
-    files[manifest] = manifest_bytes(package, files)
+    digests = {name: digest(content) for name, content in files.items()}
+    inputs = input_fingerprints(options, spec_files)
+    files[manifest] = manifest_bytes(package, digests, inputs)
     return Build(package, manifest, files, tuple(front_warnings + warnings))
 
 
@@ -171,6 +193,11 @@ def origin(options: Options) -> Origin:
         command += f" --receive {options.receive}"
     for message, field in options.idempotency_keys:
         command += f" --idempotency-key {shlex.quote(f'{message}={field}')}"
+    for folder in options.templates:
+        command += f" --templates {shlex.quote(_relative(folder.resolve(), base))}"
+    if options.filters is not None:
+        filters = _relative(options.filters.resolve(), base)
+        command += f" --filters {shlex.quote(filters)}"
     return Origin(spec=spec, command=command)
 
 

@@ -1,11 +1,12 @@
 """Render the generated package in memory from the normalized document.
 
-Templates live in the `templates` folder shipped with the tool. Under
-`templates/package/`, a file ending in `.jinja` is rendered and loses the
-suffix; any other file is copied as is. Templates see only the JSON-ready
-context built here, never raw YAML, and spec text reaches Python code only
-through the `py` filter (a Python literal) or the `docstring` and `comment`
-filters, which make text inert inside a docstring or a comment.
+Templates live in the `templates` folder shipped with the tool, and teams can
+lay overlay folders over them (see `overlay`). Under `templates/package/`, a
+file ending in `.jinja` is rendered and loses the suffix; any other file is
+copied as is. Templates see only the JSON-ready context built here, never raw
+YAML, and spec text reaches Python code only through the `py` filter (a Python
+literal) or the `docstring` and `comment` filters, which make text inert inside
+a docstring or a comment.
 
 Every Python file then goes through ruff (import sorting and formatting) with
 the pinned version, and gets the DO-NOT-EDIT header.
@@ -23,16 +24,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from . import __version__
-from .errors import Diagnostic, InputError, SourceLocation
+from .errors import Diagnostic, InputError, SourceLocation, fail
 from .load import plain
+from .naming import snake_case
 from .normalize import Document
+from .overlay import TemplateSet, render_all
 from .samples import Sample, Samples
 
-TEMPLATE_SUFFIX = ".jinja"
 PACKAGE_TEMPLATES = "package"
+# Files the tool writes from data, not from templates, inside the package.
+WRITTEN_BY_TOOL = ("schema.json", "tests/samples.json")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +106,29 @@ def build_context(
             s for s in data["security_schemes"] if s["key"] in used_schemes
         ],
         "models_code": models_code,
+        "channels": _channels(data["operations"]),
+        "schemas": [
+            {"name": name, "schema": schema}
+            for name, schema in plain(document.schema_document.get("$defs", {})).items()
+        ],
+        "schema_document": plain(document.schema_document),
     }
+
+
+def _channels(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Group the operations by channel, in the order the spec lists them."""
+    channels: dict[str, dict[str, Any]] = {}
+    for operation in operations:
+        channel = channels.setdefault(
+            operation["channel"],
+            {
+                "name": operation["channel"],
+                "http_path": operation["http_path"],
+                "operations": [],
+            },
+        )
+        channel["operations"].append(operation["operation_id"])
+    return list(channels.values())
 
 
 def _first_per_route(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -180,20 +204,14 @@ def _distinct_keys(
     return result
 
 
-def render_package(
+def template_context(
     document: Document,
     *,
     package: str,
     models_code: str,
-    origin: Origin,
-    template_dir: Path | None = None,
     idempotency_fields: Mapping[str, str] | None = None,
-) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    """Return every file of the generated package, keyed by POSIX path.
-
-    Also returns warnings about messages the contract tests cannot cover.
-    """
-    root = (template_dir or templates_root()) / PACKAGE_TEMPLATES
+) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """Return exactly what templates receive, with warnings about samples."""
     context = build_context(
         document,
         package=package,
@@ -202,29 +220,41 @@ def render_package(
     )
     samples, warnings = build_samples(document, context)
     context["samples"] = samples
-    environment = _environment(root)
-    texts: dict[str, str] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root).as_posix()
-        if "__pycache__" in relative.split("/"):
-            continue
-        if relative.endswith(TEMPLATE_SUFFIX):
-            template = environment.get_template(relative)
-            try:
-                text = template.render(context)
-            except jinja2.TemplateError as error:
-                raise InputError(
-                    [Diagnostic(f"template {relative} failed: {error}")]
-                ) from error
-            relative = relative.removesuffix(TEMPLATE_SUFFIX)
-        else:
-            text = path.read_text(encoding="utf-8")
-        texts[f"{package}/{relative}"] = text
-    texts[f"{package}/schema.json"] = _json_file(
+    return context, warnings
+
+
+def render_package(
+    document: Document,
+    *,
+    package: str,
+    models_code: str,
+    origin: Origin,
+    templates: TemplateSet | None = None,
+    idempotency_fields: Mapping[str, str] | None = None,
+) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    """Return every file of the generated package, keyed by POSIX path.
+
+    Also returns warnings about messages the contract tests cannot cover.
+    """
+    context, warnings = template_context(
+        document,
+        package=package,
+        models_code=models_code,
+        idempotency_fields=idempotency_fields,
+    )
+    rendered = render_all(templates or builtin_templates(), context, FILTERS)
+    clashes = sorted(set(rendered) & set(WRITTEN_BY_TOOL))
+    if clashes:
+        raise fail(
+            f"a template produces {package}/{clashes[0]}, which asyncapi-gen writes "
+            "itself; rename that template"
+        )
+    texts = {f"{package}/{name}": text for name, text in rendered.items()}
+    texts[f"{package}/{WRITTEN_BY_TOOL[0]}"] = _json_file(
         {"$comment": _json_header(origin), **document.schema_document}
     )
-    texts[f"{package}/tests/samples.json"] = _json_file(
-        {"$comment": _json_header(origin), **samples}
+    texts[f"{package}/{WRITTEN_BY_TOOL[1]}"] = _json_file(
+        {"$comment": _json_header(origin), **context["samples"]}
     )
     formatted = format_python(
         {k: v for k, v in texts.items() if k.endswith(".py")},
@@ -237,6 +267,11 @@ def render_package(
             text = origin.header() + text
         files[name] = text.encode("utf-8")
     return files, warnings
+
+
+def builtin_templates() -> TemplateSet:
+    """Return the built-in templates alone, with no overlay."""
+    return TemplateSet(templates_root() / PACKAGE_TEMPLATES)
 
 
 def format_python(texts: Mapping[str, str], *, models: str) -> dict[str, str]:
@@ -282,21 +317,6 @@ def _ruff_binary() -> str:
     return os.fsdecode(find_ruff_bin())
 
 
-def _environment(root: Path) -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    environment.filters["py"] = python_literal
-    environment.filters["docstring"] = docstring_text
-    environment.filters["comment"] = comment_text
-    return environment
-
-
 def python_literal(value: Any) -> str:
     """Return a Python literal for a JSON value; strings are escaped by repr."""
     if value is None or isinstance(value, bool | int | str):
@@ -335,6 +355,20 @@ def comment_text(value: Any) -> str:
     return " ".join(
         "".join(ch if ch.isprintable() else " " for ch in str(value)).split()
     )
+
+
+def snake_filter(value: Any) -> str:
+    """Return a lower_snake_case identifier, for names in code or file names."""
+    return snake_case(str(value))
+
+
+# The tool's own filters; team filters may not reuse these names.
+FILTERS = {
+    "py": python_literal,
+    "docstring": docstring_text,
+    "comment": comment_text,
+    "snake": snake_filter,
+}
 
 
 def _json_file(value: Any) -> str:

@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import GeneratorError
@@ -25,29 +26,42 @@ def manifest_name(package: str) -> str:
     return f"{MANIFEST_DIR}/{package}.json"
 
 
-def manifest_bytes(package: str, files: dict[str, bytes]) -> bytes:
-    """Return the manifest listing every file generated for one package."""
+def manifest_bytes(
+    package: str, files: dict[str, str], inputs: dict[str, Any]
+) -> bytes:
+    """Return the manifest of one package: input digests and each file's digest."""
     body = {
         "$comment": "Written by asyncapi-gen. DO NOT EDIT.",
         "generator": f"asyncapi-gen {__version__}",
         "package": package,
-        "files": sorted(files),
+        "inputs": inputs,
+        "files": dict(sorted(files.items())),
     }
     return (json.dumps(body, indent=2) + "\n").encode("utf-8")
 
 
+def read_manifest_data(path: Path) -> dict[str, Any] | None:
+    """Return a manifest's content, or None when it is missing or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read_manifests(output: Path) -> dict[str, list[str]]:
-    """Return the file lists of every manifest under `output`, by manifest path."""
+    """Return the file lists of every manifest under `output`, by manifest path.
+
+    Older manifests list the files; newer ones map each file to its digest.
+    """
     found: dict[str, list[str]] = {}
     folder = output / MANIFEST_DIR
     if not folder.is_dir():
         return found
     for path in sorted(folder.glob("*.json")):
-        try:
-            files = json.loads(path.read_text(encoding="utf-8")).get("files", [])
-        except (OSError, ValueError, AttributeError):
-            continue
-        if isinstance(files, list):
+        data = read_manifest_data(path)
+        files = data.get("files") if data else None
+        if isinstance(files, list | dict):
             found[f"{MANIFEST_DIR}/{path.name}"] = [str(f) for f in files]
     return found
 

@@ -39,6 +39,7 @@ SPECS = shared_specs()
 
 
 def without_headers(files: dict[str, bytes]) -> dict[str, list[bytes]]:
+    """Drop the header lines, and the manifest, which records the spec's files."""
     return {
         name: [
             line
@@ -47,6 +48,7 @@ def without_headers(files: dict[str, bytes]) -> dict[str, list[bytes]]:
             and not line.startswith(b"# Regenerate with:")
         ]
         for name, content in files.items()
+        if not name.startswith(".asyncapi-gen/")
     }
 
 

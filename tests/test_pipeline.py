@@ -107,7 +107,8 @@ def test_regenerating_removes_files_the_spec_no_longer_produces(tmp_path: Path) 
     stale.write_text("x = 1\n")
     manifest.write_text(
         manifest.read_text().replace(
-            '"files": [', '"files": [\n    "realtor_connections_plus/old_module.py",'
+            '"files": {',
+            '"files": {\n    "realtor_connections_plus/old_module.py": "",',
         )
     )
     assert generate(tmp_path, spec).returncode == 0
@@ -249,6 +250,8 @@ def test_realtor_3x_same_package(
     rewritten = tree(tmp_path / "generated")
     assert sorted(rewritten) == sorted(original)
     for name, content in original.items():
+        if name.startswith(".asyncapi-gen/"):
+            continue  # the manifest records the digest of a different spec file
         assert without_header(rewritten[name]) == without_header(content), name
 
 
@@ -259,7 +262,9 @@ def test_manifest_entries_outside_the_output_are_refused(tmp_path: Path) -> None
     victim.write_text("keep me")
     manifest = tmp_path / "generated" / ".asyncapi-gen" / f"{PACKAGE}.json"
     manifest.write_text(
-        manifest.read_text().replace('"files": [', '"files": [\n    "../victim.txt",')
+        manifest.read_text().replace(
+            '"files": {', '"files": {\n    "../victim.txt": "",'
+        )
     )
     result = generate(tmp_path, spec)
     assert result.returncode == 2

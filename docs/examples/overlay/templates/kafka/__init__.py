@@ -1,0 +1,1 @@
+"""One module per message, each naming its Kafka topic and encoding records."""

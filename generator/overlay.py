@@ -1,0 +1,315 @@
+"""Find and render the package templates: a team's overlay folders, then built-ins.
+
+An overlay folder mirrors the generated package. A file in it replaces the
+built-in file of the same relative path, and any other file is added to the
+output. `{% extends "builtin/<path>" %}` reaches the built-in template even when
+an overlay replaces it, so a team can override single blocks. Folders given
+earlier win over later ones.
+
+A path in an overlay folder that contains `{{ ... }}` is rendered once per
+item: the one variable it names (`message`, `operation`, `channel` or
+`schema`) picks the list, and each item gives one output file, named by
+rendering the path with that item.
+
+Team filters and globals come from a Python file that defines `FILTERS` and
+`GLOBALS` dicts. Every template error, including one raised by a team filter,
+becomes one line naming the template file and line, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jinja2
+import jinja2.meta
+
+from .errors import GeneratorError
+
+TEMPLATE_SUFFIX = ".jinja"
+BUILTIN_PREFIX = "builtin"
+ITEM_KINDS: Mapping[str, Callable[[Mapping[str, Any]], list[Any]]] = {
+    "message": lambda context: list(context["spec"]["messages"]),
+    "operation": lambda context: list(context["spec"]["operations"]),
+    "channel": lambda context: list(context["channels"]),
+    "schema": lambda context: list(context["schemas"]),
+}
+SKIPPED_NAMES = frozenset({"__pycache__"})
+
+
+@dataclass(frozen=True)
+class TemplateSet:
+    """The template folders of one run and the team's filters file, if any."""
+
+    builtin: Path
+    overlays: tuple[Path, ...] = ()
+    filters: Path | None = None
+
+    def folders(self) -> tuple[Path, ...]:
+        """Return every folder in lookup order: overlays first, built-ins last."""
+        return (*self.overlays, self.builtin)
+
+
+def template_files(templates: TemplateSet) -> dict[str, Path]:
+    """Return the file each relative template path comes from; first folder wins."""
+    for folder in templates.overlays:
+        if not folder.is_dir():
+            raise GeneratorError(
+                f"{folder}: error: template folder not found; check --templates "
+                "or the templates setting"
+            )
+        if (folder / BUILTIN_PREFIX).exists():
+            raise GeneratorError(
+                f"{folder / BUILTIN_PREFIX}: error: the name {BUILTIN_PREFIX!r} is "
+                "reserved for the built-in templates; rename that folder"
+            )
+    found: dict[str, Path] = {}
+    for folder in templates.folders():
+        for path in template_paths(folder):
+            found.setdefault(path.relative_to(folder).as_posix(), path)
+    return dict(sorted(found.items()))
+
+
+def template_paths(folder: Path) -> Iterator[Path]:
+    """Yield every file of a template folder, skipping caches and dotfiles."""
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if any(p in SKIPPED_NAMES or p.startswith(".") for p in parts):
+            continue
+        if path.is_file():
+            yield path
+
+
+def make_environment(
+    templates: TemplateSet, filters: Mapping[str, Callable[..., Any]]
+) -> jinja2.Environment:
+    """Build the Jinja environment: strict undefined, overlays before built-ins."""
+    builtin = jinja2.FileSystemLoader(str(templates.builtin))
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.PrefixLoader({BUILTIN_PREFIX: builtin}),
+            *(jinja2.FileSystemLoader(str(folder)) for folder in templates.overlays),
+            builtin,
+        ]
+    )
+    environment = jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    environment.filters.update({k: _strict(f) for k, f in filters.items()})
+    if templates.filters is not None:
+        team_filters, team_globals = load_team_module(templates.filters)
+        clashes = sorted(set(team_filters) & set(filters))
+        if clashes:
+            raise GeneratorError(
+                f"{templates.filters}: error: FILTERS redefines the built-in "
+                f"filter {clashes[0]!r}; give the team filter another name"
+            )
+        environment.filters.update({k: _strict(f) for k, f in team_filters.items()})
+        environment.globals.update(team_globals)
+    return environment
+
+
+def _strict(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a filter fail on an undefined value as the template itself would."""
+    if hasattr(function, "jinja_pass_arg"):
+        return function
+
+    @functools.wraps(function)
+    def strict(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, jinja2.Undefined):
+            str(value)  # StrictUndefined raises UndefinedError, naming the value
+        return function(value, *args, **kwargs)
+
+    return strict
+
+
+def load_team_module(
+    path: Path,
+) -> tuple[dict[str, Callable[..., Any]], dict[str, Any]]:
+    """Import the team's filters file and return its FILTERS and GLOBALS."""
+    if not path.is_file():
+        raise GeneratorError(
+            f"{path}: error: filters file not found; check --filters or the "
+            "filters setting"
+        )
+    module = _import_file(path)
+    filters = getattr(module, "FILTERS", {})
+    globals_ = getattr(module, "GLOBALS", {})
+    for name, value in (("FILTERS", filters), ("GLOBALS", globals_)):
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise GeneratorError(
+                f"{path}: error: {name} must be a dict with string keys"
+            )
+    for name, function in filters.items():
+        if not callable(function):
+            raise GeneratorError(
+                f"{path}: error: FILTERS[{name!r}] is not callable; map each "
+                "filter name to a function"
+            )
+    return dict(filters), dict(globals_)
+
+
+def _import_file(path: Path) -> ModuleType:
+    """Run the file as a module, with its folder importable for its own imports."""
+    digest = hashlib.sha256(os.fsencode(path.resolve())).hexdigest()[:16]
+    name = f"asyncapi_gen_team_filters_{digest}"
+    spec = importlib.util.spec_from_file_location(name, path.resolve())
+    if spec is None or spec.loader is None:
+        raise GeneratorError(f"{path}: error: not a Python file that can be imported")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # the team's code may raise anything on import
+        line = _line_in(error, {os.path.normpath(path.resolve())})
+        where = f"{path}:{line}" if line else str(path)
+        raise GeneratorError(
+            f"{where}: error: importing the filters file failed: "
+            f"{type(error).__name__}: {_one_line(error)}"
+        ) from None
+    finally:
+        sys.path.remove(folder)
+    return module
+
+
+def render_all(
+    templates: TemplateSet,
+    context: Mapping[str, Any],
+    filters: Mapping[str, Callable[..., Any]],
+) -> dict[str, str]:
+    """Render every template and copy every other file, keyed by output path."""
+    sources = template_files(templates)
+    environment = make_environment(templates, filters)
+    known = {
+        os.path.normpath(path)
+        for folder in templates.folders()
+        for path in template_paths(folder)
+    }
+    texts: dict[str, str] = {}
+    producers: dict[str, str] = {}
+    for relative, path in sources.items():
+        outputs = _render_one(environment, relative, path, context, known)
+        for name, text in outputs.items():
+            if name in producers:
+                raise GeneratorError(
+                    f"{path}: error: produces {name}, which {producers[name]} also "
+                    "produces; give the file a distinct name"
+                )
+            producers[name] = relative
+            texts[name] = text
+    return dict(sorted(texts.items()))
+
+
+def _render_one(
+    environment: jinja2.Environment,
+    relative: str,
+    path: Path,
+    context: Mapping[str, Any],
+    known: set[str],
+) -> dict[str, str]:
+    if not relative.endswith(TEMPLATE_SUFFIX):
+        return {relative: path.read_text(encoding="utf-8")}
+    output = relative.removesuffix(TEMPLATE_SUFFIX)
+    try:
+        template = environment.get_template(relative)
+        if "{{" not in relative:
+            return {output: template.render(context)}
+        kind = _item_kind(environment, path, output)
+        name_template = environment.from_string(output)
+        result = {}
+        for item in ITEM_KINDS[kind](context):
+            values = {**context, kind: item}
+            name = _checked_name(path, name_template.render(values))
+            if name in result:
+                raise GeneratorError(
+                    f"{path}: error: two items of kind {kind!r} give the file name "
+                    f"{name}; give the file a distinct name per {kind}"
+                )
+            result[name] = template.render(values)
+        return result
+    except GeneratorError:
+        raise
+    except Exception as error:  # a team filter may raise anything
+        raise _template_error(error, path, known) from None
+
+
+def _item_kind(environment: jinja2.Environment, path: Path, name: str) -> str:
+    """Return which list a per-item file name iterates over."""
+    variables = jinja2.meta.find_undeclared_variables(environment.parse(name))
+    kinds = sorted(variables & set(ITEM_KINDS))
+    if len(kinds) != 1:
+        choices = ", ".join(ITEM_KINDS)
+        raise GeneratorError(
+            f"{path}: error: a templated file name must use exactly one of "
+            f"{choices}; it uses {', '.join(kinds) or 'none of them'}"
+        )
+    return kinds[0]
+
+
+def _checked_name(path: Path, name: str) -> str:
+    parts = name.split("/")
+    if "\\" in name or any(p in ("", ".", "..") for p in parts):
+        raise GeneratorError(
+            f"{path}: error: the file name renders to {name!r}, which is not a "
+            "relative path inside the package; use a filter such as `snake`"
+        )
+    return name
+
+
+def _template_error(error: Exception, path: Path, known: set[str]) -> GeneratorError:
+    """Return one line naming the template file and line where `error` arose."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        where = f"{_shown(error.filename or str(path))}:{error.lineno}"
+    else:
+        file, line = _frame_in(error, known) or (str(path), 0)
+        where = f"{_shown(file)}:{line}" if line else _shown(file)
+    message = _one_line(error)
+    if not isinstance(error, jinja2.TemplateError):
+        message = f"{type(error).__name__}: {message}"
+    return GeneratorError(f"{where}: error: template failed: {message}")
+
+
+def _frame_in(error: BaseException, files: set[str]) -> tuple[str, int] | None:
+    """Return the innermost traceback frame that lies in one of `files`."""
+    found = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if os.path.normpath(frame.filename) in files and frame.lineno:
+            found = (frame.filename, frame.lineno)
+    return found
+
+
+def _line_in(error: BaseException, files: set[str]) -> int | None:
+    if isinstance(error, SyntaxError) and error.filename:
+        if os.path.normpath(error.filename) not in files:
+            return None
+        return error.lineno
+    frame = _frame_in(error, files)
+    return frame[1] if frame else None
+
+
+def _shown(file: str) -> str:
+    """Return `file` relative to the working folder when it lies inside it."""
+    path = Path(file)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return os.fspath(path)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
