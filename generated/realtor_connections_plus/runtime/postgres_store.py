@@ -2,7 +2,7 @@
 # Regenerate with: asyncapi-gen generate specs/realtor-connections-plus-asyncapi.yml --output generated --idempotency-key BuyerLead=lead_id --idempotency-key SellerLead=lead_id
 """The PostgreSQL implementations of `Store` and `StoreAdmin`, for several receivers.
 
-Any number of receiver instances can share one database. A unique dedup key
+Several receiver instances can share one database. A unique dedup key
 makes concurrent redeliveries insert one row, whichever instance receives them.
 Workers claim rows with `SELECT ... FOR UPDATE SKIP LOCKED` and a lease
 (`claimed_by`, `claimed_until`), so one worker at a time handles a row, and the

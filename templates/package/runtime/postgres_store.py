@@ -1,6 +1,6 @@
 """The PostgreSQL implementations of `Store` and `StoreAdmin`, for several receivers.
 
-Any number of receiver instances can share one database. A unique dedup key
+Several receiver instances can share one database. A unique dedup key
 makes concurrent redeliveries insert one row, whichever instance receives them.
 Workers claim rows with `SELECT ... FOR UPDATE SKIP LOCKED` and a lease
 (`claimed_by`, `claimed_until`), so one worker at a time handles a row, and the
