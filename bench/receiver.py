@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -94,6 +94,8 @@ class LoadResult:
     cut_off_count: int = 0
     """Requests still in flight when a timed run ended: sent, but their
     responses were never read. The server may have stored them."""
+    latencies: list[float] = field(default_factory=list)
+    """Latency of each request in seconds, from the Python load generator."""
 
     @property
     def requests_per_second(self) -> float:
@@ -159,7 +161,9 @@ async def drive(
     await asyncio.gather(*(send_until_done() for _ in range(concurrency)))
     seconds = time.perf_counter() - started
     p50, p99 = percentiles_ms(latencies)
-    return LoadResult(requests, seconds, p50, p99, success_count, failure_count)
+    return LoadResult(
+        requests, seconds, p50, p99, success_count, failure_count, 0, latencies
+    )
 
 
 # wrk runs one Lua state per thread. Each thread numbers its own requests, and

@@ -1,11 +1,15 @@
-"""Shared fixtures: paths into the repository and the shared material beside it."""
+"""Shared fixtures: paths into the repository, the shared material beside it,
+and a PostgreSQL server."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from . import postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 REALTOR_SPEC = ROOT / "specs" / "realtor-connections-plus-asyncapi.yml"
@@ -29,3 +33,28 @@ def shared_folder() -> Path:
 @pytest.fixture
 def shared() -> Path:
     return shared_folder()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str | None]:
+    """Return the URL of the tests' PostgreSQL server, or None without one."""
+    url = os.environ.get(postgres.URL_VARIABLE, "").strip()
+    if url:
+        yield url
+        return
+    binaries = postgres.find_binaries()
+    if binaries is None:
+        yield None
+        return
+    with postgres.throwaway_server(binaries) as started_url:
+        yield started_url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str | None) -> Iterator[str]:
+    """Return a URL whose tables land in a new, empty schema of the test server."""
+    if postgres_server is None:
+        postgres.skip_or_fail("no server URL and no PostgreSQL binaries found")
+    assert postgres_server is not None
+    with postgres.fresh_schema(postgres_server) as url:
+        yield url

@@ -31,7 +31,7 @@ from .security import (
 )
 from .settings import ConfigurationError, Settings
 from .spec import RouteSpec, SecuritySchemeSpec
-from .store import Store, open_store
+from .store import Store, describe_location, open_store
 from .worker import Worker, load_handler
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,10 @@ def create_receiver(
     if handler is None and settings.handler_reference is not None:
         handler = load_handler(settings.handler_reference, routes)
 
-    store = open_store(settings.db_path)
+    store = open_store(
+        settings.inbox_location,
+        claim_timeout_seconds=settings.claim_timeout_seconds,
+    )
     worker = None
     if handler is not None:
         worker = Worker(
@@ -145,7 +148,7 @@ async def _lifespan(
         logger.info(
             "no handler configured (set RECEIVER_HANDLER): stored messages stay "
             "pending in %s",
-            settings.db_path,
+            describe_location(settings.inbox_location),
         )
     else:
         await worker.start()
@@ -175,8 +178,9 @@ def describe(settings: Settings) -> str:
         )
     else:
         signature = "off"
+    inbox = describe_location(settings.inbox_location)
     return (
-        f"inbox={settings.db_path} credentials=[{keys}] signature={signature} "
+        f"inbox={inbox} credentials=[{keys}] signature={signature} "
         f"handler={settings.handler_reference or 'none'} "
         f"max_body_bytes={settings.max_body_bytes} "
         f"max_attempts={settings.max_attempts} "

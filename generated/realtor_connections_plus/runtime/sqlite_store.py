@@ -98,6 +98,24 @@ class SQLiteStore:
                 raise StorageError(f"reading the inbox failed: {error}") from error
 
 
+def migrate_file(path: Path) -> list[str]:
+    """Create the inbox file and schema, or upgrade them; return what changed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = inbox.connect(path)
+        try:
+            before = inbox.schema_version(connection)
+            inbox.initialize(connection)
+            after = inbox.schema_version(connection)
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise StorageError(f"inbox at {path}: {error}") from error
+    if before == after:
+        return [f"inbox at {path} is at schema version {after}"]
+    return [f"inbox at {path} upgraded from schema version {before} to {after}"]
+
+
 class SQLiteAdmin:
     """Operator access to an existing SQLite inbox file."""
 

@@ -1,4 +1,5 @@
-"""Command line: `serve` runs the receiver, `inbox ...` inspects and retries rows."""
+"""Command line: `serve` runs the receiver, `migrate` prepares its database, and
+`inbox ...` inspects and retries rows."""
 
 from __future__ import annotations
 
@@ -8,18 +9,23 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import closing
-from pathlib import Path
 from typing import Final
 
 from .app import create_receiver
 from .logs import configure_logging
-from .settings import DEFAULT_DB_PATH, LOG_FORMATS, ConfigurationError, Settings
+from .settings import (
+    LOG_FORMATS,
+    ConfigurationError,
+    Settings,
+    inbox_location_from_env,
+)
 from .spec import RouteSpec, SecuritySchemeSpec
 from .store import (
     STATUSES,
     InboxNotFoundError,
     StorageError,
     StoreAdmin,
+    migrate,
     open_admin,
     utc_now,
 )
@@ -49,10 +55,17 @@ def main(
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args, routes, schemes, signature_header)
-    db_path = Path(os.environ.get("RECEIVER_DB_PATH", "") or DEFAULT_DB_PATH)
     try:
-        with closing(open_admin(db_path)) as admin:
+        location = inbox_location_from_env(os.environ)
+        if args.command == "migrate":
+            for line in migrate(location):
+                print(line)
+            return EXIT_OK
+        with closing(open_admin(location)) as admin:
             return _run_inbox_command(args, admin)
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except (InboxNotFoundError, StorageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
@@ -66,8 +79,9 @@ def main(
 def _build_parser(package: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"python -m {package}",
-        description="Webhook receiver that stores every accepted message in a "
-        "SQLite inbox (RECEIVER_DB_PATH) before acknowledging it.",
+        description="Webhook receiver that stores every accepted message in an "
+        "inbox before acknowledging it: a SQLite file (RECEIVER_DB_PATH), or a "
+        "PostgreSQL database shared by several instances (RECEIVER_DATABASE_URL).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -87,6 +101,11 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
         choices=LOG_FORMATS,
         help="text lines, or one JSON object per line (default: "
         "RECEIVER_LOG_FORMAT or text)",
+    )
+
+    commands.add_parser(
+        "migrate",
+        help="create or upgrade the inbox schema (serve also does this on start)",
     )
 
     inbox_parser = commands.add_parser("inbox", help="inspect the stored messages")

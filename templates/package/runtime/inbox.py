@@ -100,9 +100,14 @@ def open_existing(path: Path) -> sqlite3.Connection:
     return connection
 
 
+def schema_version(connection: sqlite3.Connection) -> int:
+    """Return the schema version stored in the file; 0 for a new file."""
+    return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
 def initialize(connection: sqlite3.Connection) -> None:
     """Create the table and index when missing, and check the schema version."""
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    version = schema_version(connection)
     if version > SCHEMA_VERSION:
         raise sqlite3.DatabaseError(
             f"inbox schema version {version} is newer than this receiver's "

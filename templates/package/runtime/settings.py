@@ -12,6 +12,8 @@ from typing import Any, Final
 from .spec import SecuritySchemeSpec
 
 DEFAULT_DB_PATH = Path("var") / "inbox.sqlite3"
+DEFAULT_CLAIM_TIMEOUT_SECONDS = 60.0
+POSTGRESQL_URL_PREFIXES = ("postgresql://", "postgres://")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_BASE_SECONDS = 1.0
@@ -35,6 +37,12 @@ class Settings:
 
     db_path: Path = DEFAULT_DB_PATH
     """SQLite inbox file (RECEIVER_DB_PATH), relative to the working directory."""
+    database_url: str | None = field(default=None, repr=False)
+    """PostgreSQL inbox (RECEIVER_DATABASE_URL), used instead of `db_path` when
+    set. Excluded from `repr` because it may contain a password."""
+    claim_timeout_seconds: float = DEFAULT_CLAIM_TIMEOUT_SECONDS
+    """Time after which a PostgreSQL row claimed by a worker that did not finish
+    can be claimed again (RECEIVER_CLAIM_TIMEOUT_SECONDS)."""
     credentials: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     """Accepted credentials per security scheme key, from each scheme's variable."""
     credential_env_vars: Mapping[str, str] = field(default_factory=dict)
@@ -89,6 +97,12 @@ class Settings:
         verifier = environ.get("RECEIVER_SIGNATURE_VERIFIER", "").strip()
         return cls(
             db_path=Path(environ.get("RECEIVER_DB_PATH", "") or DEFAULT_DB_PATH),
+            database_url=database_url_from_env(environ),
+            claim_timeout_seconds=_positive_float(
+                environ,
+                "RECEIVER_CLAIM_TIMEOUT_SECONDS",
+                DEFAULT_CLAIM_TIMEOUT_SECONDS,
+            ),
             credentials=credentials,
             credential_env_vars={scheme.key: scheme.env_var for scheme in schemes},
             signing_secret=secret.encode("utf-8") if secret else None,
@@ -114,6 +128,11 @@ class Settings:
             port=_port(environ),
             log_format=_choice(environ, "RECEIVER_LOG_FORMAT", LOG_FORMATS, "text"),
         )
+
+    @property
+    def inbox_location(self) -> Path | str:
+        """The PostgreSQL URL when one is set, otherwise the SQLite file path."""
+        return self.database_url or self.db_path
 
     def require_credentials(self, scheme_keys: Iterable[str]) -> None:
         """Raise ConfigurationError naming every variable that has no credentials."""
@@ -159,6 +178,31 @@ def import_reference(variable: str, reference: str) -> Any:
     return target
 
 
+def inbox_location_from_env(environ: Mapping[str, str]) -> Path | str:
+    """Return RECEIVER_DATABASE_URL when set, otherwise the SQLite file path."""
+    url = database_url_from_env(environ)
+    if url is not None:
+        return url
+    return Path(environ.get("RECEIVER_DB_PATH", "") or DEFAULT_DB_PATH)
+
+
+def database_url_from_env(environ: Mapping[str, str]) -> str | None:
+    """Return RECEIVER_DATABASE_URL, or None when it is not set.
+
+    Raises ConfigurationError when it is not a PostgreSQL URL. The message does
+    not repeat the value, which may contain a password.
+    """
+    url = environ.get("RECEIVER_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(POSTGRESQL_URL_PREFIXES):
+        raise ConfigurationError(
+            "invalid RECEIVER_DATABASE_URL: set a URL that starts with "
+            "postgresql://, or unset it to use the SQLite file RECEIVER_DB_PATH"
+        )
+    return url
+
+
 def _split_credentials(value: str) -> tuple[str, ...]:
     return tuple(entry.strip() for entry in value.split(",") if entry.strip())
 
@@ -202,6 +246,16 @@ def _choice(
             f"invalid {name}={text!r}: set one of {', '.join(choices)}"
         )
     return text.lower()
+
+
+def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = _non_negative_float(environ, name, default)
+    if value == 0:
+        raise ConfigurationError(
+            f"invalid {name}={environ[name].strip()!r}: set a positive number of "
+            "seconds"
+        )
+    return value
 
 
 def _port(environ: Mapping[str, str]) -> int:

@@ -1,9 +1,10 @@
-"""The receiver's storage interface, its records, and the SQLite implementation.
+"""The receiver's storage interface, its records, and how a store is chosen.
 
 The endpoint and the worker see only `Store`, and the command line sees only
-`StoreAdmin`. A server-backed store for several receiver instances implements
-the same two protocols; `open_store` and `open_admin` pick the implementation
-from the configured location.
+`StoreAdmin`. Two implementations exist: SQLite (`sqlite_store`, the default,
+for one receiver process) and PostgreSQL (`postgres_store`, for several
+receiver instances sharing one inbox). `open_store` and `open_admin` pick one
+from the configured location: a `postgresql://` URL or a file path.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .settings import DEFAULT_CLAIM_TIMEOUT_SECONDS, ConfigurationError
 
 STATUSES: Final = ("pending", "done", "dead")
+POSTGRESQL_SCHEMES: Final = ("postgresql", "postgres")
+DRIVER_MODULES: Final = ("psycopg", "psycopg_pool")
 
 
 class StorageError(Exception):
@@ -184,21 +191,32 @@ class Store(Protocol):
         ...
 
     async def next_due(self, now: datetime) -> InboxRow | None:
-        """Return the oldest pending row whose next attempt is due."""
+        """Claim the oldest pending row whose next attempt is due, and return it.
+
+        A claimed row is not returned to any other caller until this store
+        marks it, or until its claim expires. The SQLite store serves one
+        process, so its claim is only that the single worker takes rows in turn.
+        """
         ...
 
     async def earliest_pending_attempt(self) -> datetime | None:
-        """Return the earliest next attempt time among pending rows."""
+        """Return the earliest time at which a pending row can be claimed."""
         ...
 
     async def mark_done(self, row_id: int, handled_at: datetime) -> None:
-        """Record a successful handler call."""
+        """Record a successful handler call on a row this store claimed.
+
+        Nothing changes when another store has claimed the row since.
+        """
         ...
 
     async def mark_failed(
         self, row_id: int, *, error: str, next_attempt_at: datetime | None
     ) -> None:
-        """Record a failed handler call; without a next attempt the row is dead."""
+        """Record a failed handler call; without a next attempt the row is dead.
+
+        Like `mark_done`, it applies only while this store holds the claim.
+        """
         ...
 
 
@@ -245,20 +263,107 @@ class StoreAdmin(Protocol):
         ...
 
 
-def open_store(location: Path) -> Store:
-    """Return the store for the configured inbox location, not yet opened."""
+def is_postgresql_url(location: Path | str) -> bool:
+    """Return whether `location` is a PostgreSQL URL rather than a file path."""
+    return isinstance(location, str) and urlsplit(location).scheme in (
+        POSTGRESQL_SCHEMES
+    )
+
+
+def redact_url(url: str) -> str:
+    """Return `url` without its password, for logs and error messages.
+
+    libpq takes the password from the user-info part or from a `password`
+    query parameter, so both are removed.
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user_info, _, hosts = netloc.rpartition("@")
+        user = user_info.partition(":")[0]
+        netloc = f"{user}@{hosts}" if user else hosts
+    query = urlencode(
+        [
+            (name, value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            if name != "password"
+        ]
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def describe_location(location: Path | str) -> str:
+    """Return the store location as it may appear in logs: no password."""
+    if is_postgresql_url(location):
+        return redact_url(str(location))
+    return str(location)
+
+
+def open_store(
+    location: Path | str,
+    *,
+    claim_timeout_seconds: float = DEFAULT_CLAIM_TIMEOUT_SECONDS,
+) -> Store:
+    """Return the store for the configured inbox location, not yet opened.
+
+    A `postgresql://` URL selects PostgreSQL, with claims that expire after
+    `claim_timeout_seconds`. Anything else is the path of a SQLite file.
+    """
+    if is_postgresql_url(location):
+        return _postgres_module().PostgresStore(  # type: ignore[no-any-return]
+            str(location), claim_timeout_seconds=claim_timeout_seconds
+        )
+
     # Imported here because the implementations import this module.
     from .sqlite_store import SQLiteStore
 
-    return SQLiteStore(location)
+    return SQLiteStore(Path(location))
 
 
-def open_admin(location: Path) -> StoreAdmin:
+def open_admin(location: Path | str) -> StoreAdmin:
     """Open an existing inbox for the command line.
 
     Raises InboxNotFoundError when there is none, and StorageError when it
     cannot be read.
     """
+    if is_postgresql_url(location):
+        return _postgres_module().PostgresAdmin(  # type: ignore[no-any-return]
+            str(location)
+        )
+
     from .sqlite_store import SQLiteAdmin
 
-    return SQLiteAdmin(location)
+    return SQLiteAdmin(Path(location))
+
+
+def migrate(location: Path | str) -> list[str]:
+    """Create or upgrade the inbox schema; return a line per change made.
+
+    Raises StorageError when the store cannot be reached or upgraded.
+    """
+    if is_postgresql_url(location):
+        return _postgres_module().migrate_database(  # type: ignore[no-any-return]
+            str(location)
+        )
+
+    from .sqlite_store import migrate_file
+
+    return migrate_file(Path(location))
+
+
+def _postgres_module() -> ModuleType:
+    """Import the PostgreSQL store, which needs psycopg, only when it is used.
+
+    Raises ConfigurationError when psycopg or its pool is not installed.
+    """
+    try:
+        from . import postgres_store
+    except ModuleNotFoundError as error:
+        if error.name not in DRIVER_MODULES:
+            raise
+        raise ConfigurationError(
+            "RECEIVER_DATABASE_URL names a PostgreSQL server, but the driver is "
+            f"not installed ({error.name}): pip install 'psycopg[binary]' "
+            "psycopg-pool"
+        ) from error
+    return postgres_store

@@ -3,9 +3,11 @@
 Delivery to the handler is at least once. A row is marked done only after the
 handler returns, so a crash between the two runs the handler again on restart.
 
-NOTE: the SQLite store does not lock rows while a handler runs, so one inbox
-file must have one receiver process. A second process would call handlers for
-the same rows.
+Each row is claimed before its handler runs. The PostgreSQL store holds the
+claim for RECEIVER_CLAIM_TIMEOUT_SECONDS, so several receiver instances can
+share one inbox. NOTE: the SQLite store does not lock rows while a handler
+runs, so one inbox file must have one receiver process. A second process would
+call handlers for the same rows.
 """
 
 from __future__ import annotations
