@@ -1,4 +1,7 @@
-"""Command line: `serve` runs the receiver, `inbox ...` inspects and retries rows."""
+"""Command line: `serve` runs the receiver, `inbox ...` inspects and retries rows.
+
+`send` and `simulate` post messages to a receiver; see `send_cli`.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Final
 
 from . import inbox
 from .app import create_receiver
+from .send_cli import SENDER_COMMANDS, add_sender_commands, run_sender_command
 from .settings import DEFAULT_DB_PATH, ConfigurationError, Settings
 from .spec import RouteSpec, SecuritySchemeSpec
 
@@ -43,6 +47,8 @@ def main(
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args, routes, schemes, signature_header)
+    if args.command in SENDER_COMMANDS:
+        return run_sender_command(args, package)
     db_path = Path(os.environ.get("RECEIVER_DB_PATH", "") or DEFAULT_DB_PATH)
     try:
         with closing(inbox.open_existing(db_path)) as connection:
@@ -125,6 +131,7 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
     held_show.add_argument("id", type=int)
     held_purge = held_commands.add_parser("purge", help="delete one row")
     held_purge.add_argument("id", type=int)
+    add_sender_commands(commands)
     return parser
 
 
