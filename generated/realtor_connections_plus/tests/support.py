@@ -118,6 +118,80 @@ def oracle(schema_class: str) -> jsonschema.Draft7Validator:
     )
 
 
+def resolve(node: Any, document: dict[str, Any]) -> Any:
+    """Follow local "#/$defs/..." refs until a schema without one remains."""
+    for _ in range(50):
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
+            return node
+        node = document.get("$defs", {}).get(node["$ref"].rsplit("/", 1)[-1], {})
+    return {}
+
+
+def allowed_values(node: Any, document: dict[str, Any]) -> frozenset[str] | None:
+    """Return the JSON texts of the values a schema allows, or None if unbounded.
+
+    Values are compared as JSON text, so that 1 and true stay distinct.
+    """
+    node = resolve(node, document)
+    if not isinstance(node, dict):
+        return None
+    if "const" in node:
+        return frozenset({json.dumps(node["const"])})
+    if isinstance(node.get("enum"), list):
+        return frozenset(json.dumps(value) for value in node["enum"])
+    if node.get("type") == "null":
+        return frozenset({"null"})
+    branches = node.get("anyOf") or node.get("oneOf")
+    if isinstance(branches, list) and branches:
+        found: set[str] = set()
+        for branch in branches:
+            values = allowed_values(branch, document)
+            if values is None:
+                return None
+            found |= values
+        return frozenset(found)
+    return None
+
+
+def enum_paths(
+    node: Any, document: dict[str, Any], path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], frozenset[str]]]:
+    """List the property paths under `node` whose schema is an enum or a const.
+
+    Only `properties` and refs are followed, at most six levels deep.
+    """
+    node = resolve(node, document)
+    if not isinstance(node, dict) or len(path) > 6:
+        return []
+    found = []
+    for name, child in sorted((node.get("properties") or {}).items()):
+        values = allowed_values(child, document)
+        if values is not None and "null" not in values:
+            found.append(((*path, name), values))
+        else:
+            found.extend(enum_paths(child, document, (*path, name)))
+    return found
+
+
+def property_at(
+    node: Any, document: dict[str, Any], path: tuple[str, ...]
+) -> Any | None:
+    """Return the schema of the property at `path`, looking through anyOf."""
+    if not path:
+        return node
+    node = resolve(node, document)
+    if not isinstance(node, dict):
+        return None
+    properties = node.get("properties") or {}
+    if path[0] in properties:
+        return property_at(properties[path[0]], document, path[1:])
+    for branch in node.get("anyOf") or node.get("oneOf") or []:
+        found = property_at(branch, document, path)
+        if found is not None:
+            return found
+    return None
+
+
 def destination(message: str) -> Destination:
     """Return where the spec says a message goes."""
     operation_id, name, content_type = MESSAGES[message]

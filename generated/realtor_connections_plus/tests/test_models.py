@@ -25,7 +25,15 @@ from realtor_connections_plus.models import (
     BuyerLeadPayload,
     SellerLeadPayload,
 )
-from realtor_connections_plus.tests.support import SAMPLES, oracle, schema_of
+from realtor_connections_plus.tests.support import (
+    SAMPLES,
+    SCHEMA,
+    allowed_values,
+    enum_paths,
+    oracle,
+    property_at,
+    schema_of,
+)
 
 MODELS: dict[str, type[BaseModel]] = {
     "buyer_lead": BuyerLeadPayload,
@@ -47,6 +55,16 @@ INVALID = [
         id=f"{s['id']}-is-invalid".replace("-", "_"),
     )
     for s in SAMPLES["invalid"]
+]
+ENUMS = [
+    pytest.param(
+        message,
+        path,
+        values,
+        id=f"{message}_{'_'.join(path)}_allows_only_the_spec_values",
+    )
+    for message, schema_class in SCHEMA_CLASSES.items()
+    for path, values in enum_paths(schema_of(schema_class), SCHEMA)
 ]
 DRAWN_PER_MESSAGE = 15
 """Instances drawn per message; derandomized, so every run draws the same."""
@@ -86,6 +104,19 @@ def test_model_rejects(message: str, payload: Any, pointer: str) -> None:
     assert any(p == pointer or p.startswith(pointer + "/") for p in pointers), (
         f"expected an error at {pointer}, got {pointers} for {shown}"
     )
+
+
+@pytest.mark.parametrize(("message", "path", "values"), ENUMS)
+def test_enum(message: str, path: tuple[str, ...], values: frozenset[str]) -> None:
+    """The model allows exactly the spec's values, not one more.
+
+    A broken payload can only try one value outside the enum; comparing the
+    model's own JSON schema also catches a model that allows some other value.
+    """
+    document = MODELS[message].model_json_schema(by_alias=True)
+    node = property_at(document, document, path)
+    assert node is not None, f"the model has no property at {'/'.join(path)}"
+    assert allowed_values(node, document) == values, json.dumps(node)
 
 
 @pytest.mark.parametrize(
