@@ -212,33 +212,16 @@ def _simulate(
 ) -> int:
     import httpx
 
-    from .fake import FakeMessages
-
     seed = args.seed
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
         print(f"seed: {seed}", file=sys.stderr)
-    schema_path = Path(str(module.__file__)).parent / "schema.json"
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    fakes = FakeMessages(
-        schema,
-        classes=module.SCHEMA_CLASSES,
-        seeds=module.SEED_PAYLOADS,
-        idempotency_fields=module.IDEMPOTENCY_FIELDS,
-    )
     keys = [only] if only else sorted(module.DESTINATIONS)
-    bodies: list[tuple[str, bytes]] = []
-    for index in range(args.count):
-        key = keys[index % len(keys)]
-        # A string seed makes each message independent of the others and of
-        # the hash seed of the interpreter.
-        rng = random.Random(f"{seed}:{index}")
-        try:
-            payload = fakes.make(key, f"sim-{seed}-{index}", rng)
-        except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        bodies.append((key, json.dumps(payload).encode("utf-8")))
+    try:
+        bodies = fake_bodies(module, keys, count=args.count, seed=seed)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
     interval = 1.0 / args.rate if args.rate > 0 else 0.0
     start = time.monotonic()
@@ -265,6 +248,34 @@ def _simulate(
         print(f"{outcome}: {count}")
     failed = sum(count for outcome, count in counts.items() if not outcome.startswith("2"))
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def fake_bodies(
+    module: ModuleType, keys: list[str], *, count: int, seed: int
+) -> list[tuple[str, bytes]]:
+    """Return `count` encoded fake payloads, taking the messages in `keys` in turn.
+
+    The same seed gives the same bodies. The idempotency field of the i-th
+    payload, if it has one, is "sim-<seed>-<i>", so no two are redeliveries.
+    """
+    from .fake import FakeMessages
+
+    schema_path = Path(str(module.__file__)).parent / "schema.json"
+    fakes = FakeMessages(
+        json.loads(schema_path.read_text(encoding="utf-8")),
+        classes=module.SCHEMA_CLASSES,
+        seeds=module.SEED_PAYLOADS,
+        idempotency_fields=module.IDEMPOTENCY_FIELDS,
+    )
+    bodies: list[tuple[str, bytes]] = []
+    for index in range(count):
+        key = keys[index % len(keys)]
+        # A string seed gives each message its own stream of values that does
+        # not depend on the interpreter's hash seed.
+        rng = random.Random(f"{seed}:{index}")
+        payload = fakes.make(key, f"sim-{seed}-{index}", rng)
+        bodies.append((key, json.dumps(payload).encode("utf-8")))
+    return bodies
 
 
 def _positive_int(text: str) -> int:
