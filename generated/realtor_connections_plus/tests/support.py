@@ -153,6 +153,36 @@ def allowed_values(node: Any, document: dict[str, Any]) -> frozenset[str] | None
     return None
 
 
+def is_recursive(schema_class: str) -> bool:
+    """Return whether the class's refs lead back to a definition already on the path.
+
+    hypothesis-jsonschema cannot draw from such a schema.
+    """
+    definitions = SCHEMA.get("$defs", {})
+
+    def refs(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            found = {
+                value.rsplit("/", 1)[-1]
+                for key, value in node.items()
+                if key == "$ref" and isinstance(value, str)
+            }
+            for child in node.values():
+                found |= refs(child)
+            return found
+        if isinstance(node, list):
+            return set().union(*(refs(child) for child in node))
+        return set()
+
+    def cycles(name: str, path: frozenset[str]) -> bool:
+        if name in path:
+            return True
+        nested = refs(definitions.get(name, {}))
+        return any(cycles(child, path | {name}) for child in nested)
+
+    return cycles(schema_class, frozenset())
+
+
 def enum_paths(
     node: Any, document: dict[str, Any], path: tuple[str, ...] = ()
 ) -> list[tuple[tuple[str, ...], frozenset[str]]]:
@@ -278,6 +308,16 @@ def stored(receiver: RunningReceiver, row_id: int) -> dict[str, Any] | None:
             "SELECT * FROM messages WHERE id = ?", (row_id,)
         ).fetchone()
         return dict(row) if row is not None else None
+    finally:
+        connection.close()
+
+
+def count_rows(receiver: RunningReceiver) -> int:
+    """Count every row of the inbox, to see whether a request added one."""
+    connection = sqlite3.connect(f"file:{receiver.db_path}?mode=ro", uri=True)
+    try:
+        (count,) = connection.execute("SELECT count(*) FROM messages").fetchone()
+        return int(count)
     finally:
         connection.close()
 

@@ -43,10 +43,12 @@ from realtor_connections_plus.tests.support import (
     SIGNING_SECRET,
     UNAUTHORIZED_STATUS,
     UNSUPPORTED_MEDIA_TYPE_STATUS,
+    count_rows,
     count_stored,
     credentials,
     destination,
     explain,
+    is_recursive,
     oracle,
     schema_of,
     send,
@@ -172,6 +174,7 @@ def test_invalid_payload(
 ) -> None:
     body = body_of(payload)
     assert not oracle(SCHEMA_CLASSES[message]).is_valid(payload), body.decode()
+    rows = count_rows(receiver)
     response = send(client, message, body)
     assert response.status_code == INVALID_PAYLOAD_STATUS, explain(response, body)
     content_type = response.headers["content-type"]
@@ -180,7 +183,7 @@ def test_invalid_payload(
     assert any(p == pointer or p.startswith(pointer + "/") for p in pointers), (
         f"expected an error at {pointer}\n" + explain(response, body)
     )
-    assert count_stored(receiver, body) == 0, explain(response, body)
+    assert count_rows(receiver) == rows, explain(response, body)
 
 
 @pytest.mark.parametrize(
@@ -188,6 +191,10 @@ def test_invalid_payload(
 )
 def test_drawn_instances(client: httpx.Client, message: str) -> None:
     schema_class = SCHEMA_CLASSES[message]
+    if is_recursive(schema_class):
+        # NOTE: hypothesis-jsonschema cannot draw from refs that form a cycle,
+        # so a recursive payload is covered by its samples alone.
+        pytest.skip(f"the schema of {message} is recursive")
 
     def check(payload: Any) -> None:
         assume(oracle(schema_class).is_valid(payload))
@@ -205,8 +212,8 @@ def test_drawn_instances(client: httpx.Client, message: str) -> None:
     try:
         options(given(from_schema(schema_of(schema_class)))(check))()
     except HypothesisException as error:
-        # NOTE: hypothesis-jsonschema cannot draw from every schema (a pattern
-        # it cannot invert, refs that form a cycle); the samples still run.
+        # hypothesis-jsonschema gives up on some schemas, such as a pattern it
+        # cannot invert within its budget.
         pytest.skip(f"no instances drawn for {message}: {error}")
 
 
@@ -218,7 +225,7 @@ def test_redelivery(
 ) -> None:
     payload = FIRST_VALID[message]
     field = IDEMPOTENCY.get(message)
-    if field is not None and isinstance(payload.get(field), str):
+    if field and isinstance(payload, dict) and isinstance(payload.get(field), str):
         # A key of its own, so the sample stored by test_payload is no match.
         payload = {**payload, field: f"{payload[field]}-redelivery"}
     body = body_of(payload)
@@ -253,9 +260,10 @@ def test_missing_credential(
     receiver: RunningReceiver, client: httpx.Client, message: str, scheme: str
 ) -> None:
     body = body_of(FIRST_VALID[message], f"missing-{scheme}")
+    rows = count_rows(receiver)
     response = send(client, message, body, omit=scheme)
     assert response.status_code == UNAUTHORIZED_STATUS, explain(response, body)
-    assert count_stored(receiver, body) == 0
+    assert count_rows(receiver) == rows, explain(response, body)
 
 
 @pytest.mark.parametrize(("message", "scheme"), by_scheme("wrong_{scheme}_is_rejected"))
@@ -263,10 +271,11 @@ def test_wrong_credential(
     receiver: RunningReceiver, client: httpx.Client, message: str, scheme: str
 ) -> None:
     body = body_of(FIRST_VALID[message], f"wrong-{scheme}")
+    rows = count_rows(receiver)
     response = send(client, message, body, wrong=scheme)
     assert response.status_code == UNAUTHORIZED_STATUS, explain(response, body)
     assert SCHEMES[scheme]["credentials"][0] not in response.text
-    assert count_stored(receiver, body) == 0
+    assert count_rows(receiver) == rows, explain(response, body)
 
 
 @pytest.mark.parametrize(
@@ -293,9 +302,10 @@ def test_bad_signature(
     receiver: RunningReceiver, client: httpx.Client, message: str, signature: str | None
 ) -> None:
     body = body_of(FIRST_VALID[message], f"signature-{signature}")
+    rows = count_rows(receiver)
     response = send(client, message, body, signature=signature)
     assert response.status_code == UNAUTHORIZED_STATUS, explain(response, body)
-    assert count_stored(receiver, body) == 0
+    assert count_rows(receiver) == rows, explain(response, body)
 
 
 @pytest.mark.parametrize(
@@ -310,11 +320,12 @@ def test_wrong_content_type(
     receiver: RunningReceiver, client: httpx.Client, message: str, content_type: str
 ) -> None:
     body = body_of(FIRST_VALID[message], f"content-type-{content_type}")
+    rows = count_rows(receiver)
     response = send(client, message, body, content_type=content_type)
     assert response.status_code == UNSUPPORTED_MEDIA_TYPE_STATUS, explain(
         response, body
     )
-    assert count_stored(receiver, body) == 0
+    assert count_rows(receiver) == rows, explain(response, body)
 
 
 @pytest.mark.parametrize(

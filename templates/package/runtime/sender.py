@@ -47,6 +47,18 @@ class OutgoingRequest:
     params: dict[str, str] = field(default_factory=dict)
 
 
+def wire_content_type(declared: str) -> str:
+    """Return the declared content type if it is JSON, else application/json.
+
+    The receiver parses every body as JSON and rejects other media types with
+    415, so a message declared as, say, text/plain is still sent as JSON.
+    """
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return declared
+    return "application/json"
+
+
 def sign(body: bytes, secret: bytes) -> str:
     """Return the hex HMAC-SHA256 of `body`, the form the receiver checks."""
     return hmac.new(secret, body, hashlib.sha256).hexdigest()
@@ -71,7 +83,7 @@ def prepare(
         method=destination.method,
         path=destination.path,
         content=body,
-        headers={"content-type": destination.content_type},
+        headers={"content-type": wire_content_type(destination.content_type)},
     )
     by_key = {scheme.key: scheme for scheme in schemes}
     cookies: list[str] = []
