@@ -75,7 +75,7 @@ MUTATIONS = {
     "acknowledged before stored": Mutation(
         "runtime/endpoint.py",
         "        try:\n            stored = await self.writer.run(insert)\n",
-        # The mutant answers first and stores in a task it does not wait for.
+        # The mutant responds first and stores in a task it does not wait for.
         "        import asyncio\n"
         "        loop = asyncio.get_running_loop()\n"
         "        _task = loop.create_task(self.writer.run(insert))\n"

@@ -2,9 +2,9 @@
 # Regenerate with: asyncapi-gen generate specs/realtor-connections-plus-asyncapi.yml --output generated --idempotency-key BuyerLead=lead_id --idempotency-key SellerLead=lead_id
 """Realistic fake messages for `simulate`, varied from valid seed payloads.
 
-Each fake starts from a payload the spec accepts (an example, or one the
-generator synthesized) and gets new values where the schema leaves room:
-an enum member, a number within its bounds, a name, a city or an email
+Each fake starts from a payload the spec accepts: an example, or one the
+generator synthesized. It gets new values where the schema leaves room, such
+as an enum member, a number within its bounds, or a name, city or email
 address chosen by the property's name. Values under a pattern, a const or a
 oneOf/anyOf stay as they are. Every fake is checked with jsonschema against
 the bundled schema.json; one that fails falls back to its seed payload.
@@ -95,7 +95,8 @@ class FakeMessages:
                 return payload
         error = next(iter(validator.iter_errors(self._with_key(message, seed, key))))
         raise ValueError(
-            f"the seed payload of {message} fails its schema: {error.message}"
+            f"the seed payload of {message} is invalid ({error.message}); "
+            "regenerate the package"
         )
 
     def _with_key(self, message: str, payload: Any, key: str) -> Any:
@@ -182,6 +183,7 @@ def _string(
 def _text_for(fmt: Any, name: str, rng: random.Random) -> str | None:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     number = rng.randint(1, 9999)
+
     if fmt in ("email", "idn-email") or (fmt is None and "email" in name):
         return f"{first}.{last}{number}@example.com".lower()
     if fmt == "date-time":
@@ -194,6 +196,7 @@ def _text_for(fmt: Any, name: str, rng: random.Random) -> str | None:
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
     if fmt is not None:
         return None
+
     city, state = rng.choice(CITIES)
     by_name = {
         "first_name": first,

@@ -20,13 +20,11 @@ import httpx
 from .spec import SecuritySchemeSpec
 
 DEFAULT_TIMEOUT_SECONDS: Final = 10.0
-SIGNING_SECRET_ENV_VAR: Final = "RECEIVER_SIGNING_SECRET"
-SIGNATURE_HEADER_ENV_VAR: Final = "RECEIVER_SIGNATURE_HEADER"
 
 
 @dataclass(frozen=True)
 class Destination:
-    """Where one message goes and which credentials its route requires."""
+    """The route of one message and the credentials that route requires."""
 
     message: str
     """Message name from the spec ("BuyerLead")."""
@@ -79,7 +77,7 @@ def prepare(
 
     `credentials` maps a scheme key to its value: an API key, a bearer token or
     "user:password" for basic. A scheme without a value is left out, so the
-    receiver answers 401 rather than the sender failing.
+    receiver returns 401 rather than the sender failing.
     """
     request = OutgoingRequest(
         method=destination.method,
@@ -151,9 +149,8 @@ def credentials_from_env(
 ) -> dict[str, str]:
     """Return the first accepted credential of each scheme's receiver variable.
 
-    The receiver reads a comma-separated list from each scheme's variable; its
-    first entry is the current credential, so a sender on the same machine
-    presents that one.
+    The receiver reads a comma-separated list from each scheme's variable. Its
+    first entry is the current credential, so a sender presents that one.
     """
     found: dict[str, str] = {}
     for scheme in schemes:
