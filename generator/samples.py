@@ -78,16 +78,25 @@ class Samples:
     def valid(
         self, message: str, class_name: str, examples: tuple[Any, ...]
     ) -> list[Sample]:
-        """Return the spec's examples, or a minimal and a maximal payload."""
+        """Return the spec's examples, or a minimal and a maximal payload.
+
+        The examples are the message's, then those of its payload schema.
+        """
         validator = self.validator(class_name)
+        schema = self.defs[class_name]
+        schema_examples = schema.get("examples") if isinstance(schema, dict) else None
+        candidates = [(f"example_{i + 1}", e) for i, e in enumerate(examples)]
+        if isinstance(schema_examples, list):
+            candidates += [
+                (f"schema_example_{i + 1}", e) for i, e in enumerate(schema_examples)
+            ]
         found = [
-            Sample(message, f"example_{index + 1}", example, True)
-            for index, example in enumerate(examples)
+            Sample(message, case, example, True)
+            for case, example in candidates
             if validator.is_valid(example)
         ]
         if found:
             return found
-        schema = self.defs[class_name]
         for case, full in (("minimal", False), ("maximal", True)):
             payload = self._build(schema, full=full, depth=0)
             if payload is not _UNBUILDABLE and validator.is_valid(payload):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from realtor_connections_plus.runtime.testing import RunningReceiver, running_receiver
@@ -28,3 +29,10 @@ def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningReceiv
         env["RECEIVER_SIGNING_SECRET"] = SIGNING_SECRET
     with running_receiver(PACKAGE, env) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def client(receiver: RunningReceiver) -> Iterator[httpx.Client]:
+    """One connection pool to the receiver, shared by every test."""
+    with httpx.Client(base_url=receiver.base_url, timeout=10.0) as session:
+        yield session

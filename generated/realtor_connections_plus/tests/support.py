@@ -9,16 +9,23 @@ spec fails these tests.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import functools
 import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import email_validator
 import httpx
+import jsonschema
 
+from realtor_connections_plus.runtime.sender import (
+    Destination,
+    OutgoingRequest,
+    deliver,
+    prepare,
+)
+from realtor_connections_plus.runtime.spec import SecuritySchemeSpec
 from realtor_connections_plus.runtime.testing import RunningReceiver
 
 PACKAGE = "realtor_connections_plus"
@@ -50,15 +57,17 @@ ROUTES: dict[str, tuple[str, str, list[list[str]]]] = {
     ),
 }
 
-# message -> (operation id, message name stored in the inbox)
-MESSAGES: dict[str, tuple[str, str]] = {
+# message -> (operation id, message name stored in the inbox, content type)
+MESSAGES: dict[str, tuple[str, str, str]] = {
     "buyer_lead": (
         "receiveConnectionsPlusLead",
         "BuyerLead",
+        "application/json",
     ),
     "seller_lead": (
         "receiveConnectionsPlusLead",
         "SellerLead",
+        "application/json",
     ),
 }
 
@@ -73,55 +82,221 @@ SAMPLES: dict[str, Any] = json.loads(
 )
 
 
-def sign(body: bytes) -> str:
-    """Return the hex HMAC-SHA256 of the body, as the sender computes it."""
-    return hmac.new(SIGNING_SECRET.encode(), body, hashlib.sha256).hexdigest()
+# The status the receiver documents for a body that breaks the payload schema.
+INVALID_PAYLOAD_STATUS = 422
+# The status for a request without valid credentials or signature.
+UNAUTHORIZED_STATUS = 401
+# The status for a body sent with a media type other than JSON.
+UNSUPPORTED_MEDIA_TYPE_STATUS = 415
+
+SCHEMA: dict[str, Any] = json.loads(
+    (Path(__file__).parent.parent / "schema.json").read_text(encoding="utf-8")
+)
+# jsonschema only checks that an email address contains "@"; the receiver, as
+# the format's RFC 5321 grammar does, rejects more.
+FORMAT_CHECKER = jsonschema.FormatChecker()
+
+
+@FORMAT_CHECKER.checks("email", raises=email_validator.EmailNotValidError)
+def _email(instance: object) -> bool:
+    if isinstance(instance, str):
+        email_validator.validate_email(instance, check_deliverability=False)
+    return True
+
+
+def schema_of(schema_class: str) -> dict[str, Any]:
+    """Return the bundled schema with its root pointing at one payload class."""
+    document = {k: v for k, v in SCHEMA.items() if k not in ("$comment", "$schema")}
+    return {**document, "$ref": f"#/$defs/{schema_class}"}
+
+
+@functools.cache
+def oracle(schema_class: str) -> jsonschema.Draft7Validator:
+    """Return a jsonschema validator of the spec's own schema for one class."""
+    return jsonschema.Draft7Validator(
+        schema_of(schema_class), format_checker=FORMAT_CHECKER
+    )
+
+
+def resolve(node: Any, document: dict[str, Any]) -> Any:
+    """Follow local "#/$defs/..." refs until a schema without one remains."""
+    for _ in range(50):
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
+            return node
+        node = document.get("$defs", {}).get(node["$ref"].rsplit("/", 1)[-1], {})
+    return {}
+
+
+def allowed_values(node: Any, document: dict[str, Any]) -> frozenset[str] | None:
+    """Return the JSON texts of the values a schema allows, or None if unbounded.
+
+    Values are compared as JSON text, so that 1 and true stay distinct.
+    """
+    node = resolve(node, document)
+    if not isinstance(node, dict):
+        return None
+    if "const" in node:
+        return frozenset({json.dumps(node["const"])})
+    if isinstance(node.get("enum"), list):
+        return frozenset(json.dumps(value) for value in node["enum"])
+    if node.get("type") == "null":
+        return frozenset({"null"})
+    branches = node.get("anyOf") or node.get("oneOf")
+    if isinstance(branches, list) and branches:
+        found: set[str] = set()
+        for branch in branches:
+            values = allowed_values(branch, document)
+            if values is None:
+                return None
+            found |= values
+        return frozenset(found)
+    return None
+
+
+def is_recursive(schema_class: str) -> bool:
+    """Return whether the class's refs lead back to a definition already on the path.
+
+    hypothesis-jsonschema cannot draw from such a schema.
+    """
+    definitions = SCHEMA.get("$defs", {})
+
+    def refs(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            found = {
+                value.rsplit("/", 1)[-1]
+                for key, value in node.items()
+                if key == "$ref" and isinstance(value, str)
+            }
+            for child in node.values():
+                found |= refs(child)
+            return found
+        if isinstance(node, list):
+            return set().union(*(refs(child) for child in node))
+        return set()
+
+    def cycles(name: str, path: frozenset[str]) -> bool:
+        if name in path:
+            return True
+        nested = refs(definitions.get(name, {}))
+        return any(cycles(child, path | {name}) for child in nested)
+
+    return cycles(schema_class, frozenset())
+
+
+def enum_paths(
+    node: Any, document: dict[str, Any], path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], frozenset[str]]]:
+    """List the property paths under `node` whose schema is an enum or a const.
+
+    Only `properties` and refs are followed, at most six levels deep.
+    """
+    node = resolve(node, document)
+    if not isinstance(node, dict) or len(path) > 6:
+        return []
+    found = []
+    for name, child in sorted((node.get("properties") or {}).items()):
+        values = allowed_values(child, document)
+        if values is not None and "null" not in values:
+            found.append(((*path, name), values))
+        else:
+            found.extend(enum_paths(child, document, (*path, name)))
+    return found
+
+
+def property_at(
+    node: Any, document: dict[str, Any], path: tuple[str, ...]
+) -> Any | None:
+    """Return the schema of the property at `path`, looking through anyOf."""
+    if not path:
+        return node
+    node = resolve(node, document)
+    if not isinstance(node, dict):
+        return None
+    properties = node.get("properties") or {}
+    if path[0] in properties:
+        return property_at(properties[path[0]], document, path[1:])
+    for branch in node.get("anyOf") or node.get("oneOf") or []:
+        found = property_at(branch, document, path)
+        if found is not None:
+            return found
+    return None
+
+
+def destination(message: str) -> Destination:
+    """Return where the spec says a message goes."""
+    operation_id, name, content_type = MESSAGES[message]
+    method, path, alternatives = ROUTES[operation_id]
+    return Destination(
+        message=name,
+        operation_id=operation_id,
+        method=method,
+        path=path,
+        content_type=content_type,
+        security=tuple(tuple(group) for group in alternatives),
+    )
+
+
+def security_schemes() -> list[SecuritySchemeSpec]:
+    """Return the spec's schemes in the form the sender takes."""
+    return [
+        SecuritySchemeSpec(
+            key=key,
+            type=scheme["type"],
+            location=scheme["in"],
+            name=scheme["name"],
+            scheme=scheme["scheme"],
+            env_var=scheme["env_var"],
+        )
+        for key, scheme in SCHEMES.items()
+    ]
+
+
+def credentials(
+    credential: int = 0, *, wrong: str | None = None, omit: str | None = None
+) -> dict[str, str]:
+    """Return one accepted credential per scheme, with one wrong or left out."""
+    values: dict[str, str] = {}
+    for key, scheme in SCHEMES.items():
+        if key == omit:
+            continue
+        value = scheme["credentials"][credential]
+        values[key] = "wrong-" + value if key == wrong else value
+    return values
 
 
 def send(
-    receiver: RunningReceiver,
-    operation_id: str,
+    client: httpx.Client,
+    message: str,
     body: bytes,
     *,
     credential: int = 0,
     wrong: str | None = None,
     omit: str | None = None,
     signature: str | None = "",
+    content_type: str | None = None,
 ) -> httpx.Response:
-    """Send a request to one route as the sender would.
+    """Post a body as the generated sender does, breaking at most one rule.
 
     `credential` picks which accepted credential to use; `wrong` names a scheme
     whose credential is replaced by a wrong one and `omit` one left out;
-    `signature` None leaves the signature out and "" computes the right one.
+    `signature` None leaves the signature out and "" computes the right one;
+    `content_type` replaces the spec's content type.
     """
-    method, path, alternatives = ROUTES[operation_id]
-    headers = {"content-type": "application/json"}
-    params: dict[str, str] = {}
-    cookies: dict[str, str] = {}
-    for key in alternatives[0] if alternatives else []:
-        if key == omit:
-            continue
-        scheme = SCHEMES[key]
-        value = scheme["credentials"][credential]
-        if key == wrong:
-            value = "wrong-" + value
-        if scheme["type"] == "http" and scheme["scheme"] == "basic":
-            token = base64.b64encode(value.encode()).decode()
-            headers["authorization"] = f"Basic {token}"
-        elif scheme["type"] == "http":
-            headers["authorization"] = f"Bearer {value}"
-        elif scheme["in"] == "query":
-            params[scheme["name"]] = value
-        elif scheme["in"] == "cookie":
-            cookies[scheme["name"]] = value
-        else:
-            headers[scheme["name"]] = value
-    if SIGNATURE_HEADER and signature is not None:
-        headers[SIGNATURE_HEADER] = signature or sign(body)
-    with httpx.Client(base_url=receiver.base_url, cookies=cookies) as client:
-        return client.request(
-            method, path, content=body, headers=headers, params=params
-        )
+    request: OutgoingRequest = prepare(
+        destination(message),
+        body,
+        schemes=security_schemes(),
+        credentials=credentials(credential, wrong=wrong, omit=omit),
+        signature_header=SIGNATURE_HEADER,
+        signing_secret=SIGNING_SECRET.encode(),
+    )
+    if SIGNATURE_HEADER and signature is None:
+        del request.headers[SIGNATURE_HEADER]
+    elif SIGNATURE_HEADER and signature:
+        request.headers[SIGNATURE_HEADER] = signature
+    if content_type is not None:
+        request.headers["content-type"] = content_type
+    return deliver(client, request)
 
 
 def stored(receiver: RunningReceiver, row_id: int) -> dict[str, Any] | None:
@@ -133,6 +308,16 @@ def stored(receiver: RunningReceiver, row_id: int) -> dict[str, Any] | None:
             "SELECT * FROM messages WHERE id = ?", (row_id,)
         ).fetchone()
         return dict(row) if row is not None else None
+    finally:
+        connection.close()
+
+
+def count_rows(receiver: RunningReceiver) -> int:
+    """Count every row of the inbox, to see whether a request added one."""
+    connection = sqlite3.connect(f"file:{receiver.db_path}?mode=ro", uri=True)
+    try:
+        (count,) = connection.execute("SELECT count(*) FROM messages").fetchone()
+        return int(count)
     finally:
         connection.close()
 

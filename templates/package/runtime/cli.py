@@ -1,5 +1,8 @@
 """Command line: `serve` runs the receiver, `migrate` prepares its database, and
-`inbox ...` inspects and retries rows."""
+`inbox ...` inspects and retries rows.
+
+`send` and `simulate` post messages to a receiver; see `send_cli`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Final
 
 from .app import create_receiver
 from .logs import configure_logging
+from .send_cli import SENDER_COMMANDS, add_sender_commands, run_sender_command
 from .settings import (
     LOG_FORMATS,
     ConfigurationError,
@@ -55,6 +59,8 @@ def main(
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args, routes, schemes, signature_header)
+    if args.command in SENDER_COMMANDS:
+        return run_sender_command(args, package)
     try:
         location = inbox_location_from_env(os.environ)
         if args.command == "migrate":
@@ -153,6 +159,7 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
     held_show.add_argument("id", type=int)
     held_purge = held_commands.add_parser("purge", help="delete one row")
     held_purge.add_argument("id", type=int)
+    add_sender_commands(commands)
     return parser
 
 
