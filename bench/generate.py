@@ -290,8 +290,11 @@ def node_tool(bench: Bench) -> tuple[Path | None, str]:
         return None, "Node.js or npm is not installed"
     binary = NODE_PREFIX / "node_modules" / ".bin" / "asyncapi"
     installed = NODE_PREFIX / "node_modules" / "@asyncapi" / "cli" / "package.json"
-    wanted = ASYNCAPI_CLI.rsplit("@", 1)[1]
-    if not installed.exists() or json.loads(installed.read_text())["version"] != wanted:
+    expected_version = ASYNCAPI_CLI.rsplit("@", 1)[1]
+    if (
+        not installed.exists()
+        or json.loads(installed.read_text())["version"] != expected_version
+    ):
         print(f"installing {ASYNCAPI_CLI} into {NODE_PREFIX}", file=sys.stderr)
         NODE_PREFIX.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(

@@ -22,6 +22,7 @@ from .check import compare
 from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .pipeline import RECEIVE_CHOICES, Options, build, check_document, load_document
+from .progress import progress_for, quiet_option
 from .render import build_context
 from .resolve import Resolver
 from .write import write_tree
@@ -125,13 +126,16 @@ def main() -> None:
 
 @main.command()
 @_spec_options
-def generate(**kwargs: Any) -> None:
+@quiet_option
+def generate(quiet: bool, **kwargs: Any) -> None:
     """Render the package for SPEC into the output folder."""
     options = _options(**kwargs)
-    result = build(options)
+    with progress_for(quiet) as progress:
+        result = build(options, progress)
+        progress("write files")
+        report = write_tree(options.output, result.files, result.manifest)
     for warning in result.warnings:
         click.echo(warning.format(), err=True)
-    report = write_tree(options.output, result.files, result.manifest)
     click.echo(
         f"{options.output.as_posix()}/{result.package}: "
         f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
@@ -142,12 +146,15 @@ def generate(**kwargs: Any) -> None:
 
 @main.command()
 @_spec_options
-def check(**kwargs: Any) -> None:
+@quiet_option
+def check(quiet: bool, **kwargs: Any) -> None:
     """Exit 1 with a diff when the output folder is not what SPEC produces."""
     options = _options(**kwargs)
-    result = build(options)
     shown = options.output.as_posix().rstrip("/")
-    report = compare(options.output, result.files, result.manifest, shown)
+    with progress_for(quiet) as progress:
+        result = build(options, progress)
+        progress("compare files")
+        report = compare(options.output, result.files, result.manifest, shown)
     if report.current:
         click.echo(f"{shown}/{result.package}: up to date", err=True)
         return

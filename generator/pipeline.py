@@ -19,6 +19,7 @@ from .load import DEFAULT_MAX_BYTES, load_file
 from .models import generate_models
 from .naming import is_identifier, snake_case
 from .normalize import Document, normalize
+from .progress import Report, messages_step, silent
 from .render import Origin, render_package
 from .resolve import Resolver
 from .validate import check_meaning, validate_document
@@ -95,8 +96,11 @@ def check_document(options: Options) -> tuple[Document, list[Diagnostic]]:
     return document, warnings + check_meaning(loaded, document)
 
 
-def build(options: Options) -> Build:
-    """Return every output file for the spec, or raise InputError."""
+def build(options: Options, progress: Report = silent) -> Build:
+    """Return every output file for the spec, or raise InputError.
+
+    `progress` is called with the name of each step as it starts.
+    """
     package = options.package_name
     if not is_identifier(package) or package.startswith("_"):
         raise fail(
@@ -113,11 +117,14 @@ def build(options: Options) -> Build:
             f"--package {package!r} would hide the standard module of that name; "
             "choose another name"
         )
+    progress("read spec")
     document, front_warnings = check_document(options)
     if document.unsupported:
         raise InputError(list(document.unsupported))
     keys = idempotency_fields(options, document)
+    progress(messages_step("models", len(document.messages)))
     models_code = generate_models(document)
+    progress(messages_step("render", len(document.messages)))
     files, warnings = render_package(
         document,
         package=package,
