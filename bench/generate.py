@@ -1,10 +1,10 @@
 """Measure generation speed and memory beside the tools a user would otherwise pick.
 
 Every measurement runs one whole child process and reads its wall time, its CPU
-time (user plus system) and its peak resident set size from `os.wait4`, which
-returns the resource usage of that child and of the processes it waited for.
-Peak memory is therefore that of the largest single process in the tree, not
-a sum.
+time (user plus system) and its peak resident set size from `os.wait4`. That
+call returns the resource usage of the child and of the processes it waited
+for, so peak memory is that of the largest single process in the tree, not a
+sum.
 
 The groups, each run side by side with its rivals interleaved, so that load
 from other processes on the machine falls on all of them alike:
