@@ -52,9 +52,14 @@ test: check lint
 fidelity: $(STAMP)
 	FIDELITY_EXAMPLES=1000 $(BIN)/python -m pytest tests/test_fidelity.py
 
-# Receiver throughput and latency next to a bare endpoint; see docs/benchmarks.md.
+# Receiver throughput and latency next to a bare endpoint, then generation time
+# and memory beside datamodel-code-generator alone and the AsyncAPI CLI. The
+# second writes docs/benchmarks-generate.json and docs/benchmarks-scale.png and
+# prints the tables for docs/benchmarks.md; it takes several minutes.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/receiver.py
+	$(BIN)/python bench/generate.py
 
 serve: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) RECEIVER_API_KEYS=$(RECEIVER_API_KEYS) \

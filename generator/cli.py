@@ -33,6 +33,7 @@ from .pipeline import (
     idempotency_fields,
     load_document,
 )
+from .progress import progress_for, quiet_option
 from .render import template_context
 from .resolve import Resolver
 from .write import write_tree
@@ -177,20 +178,24 @@ def main() -> None:
 
 @main.command()
 @_spec_options
-def generate(**kwargs: Any) -> None:
+@quiet_option
+def generate(quiet: bool, **kwargs: Any) -> None:
     """Render the package for SPEC, or for every configured spec, into its output.
 
     Every spec is rendered before anything is written, so an error in one
     leaves every output folder as it was.
     """
     results = []
-    for options in _runs(kwargs):
-        result = build(options)
+    with progress_for(quiet) as progress:
+        for options in _runs(kwargs):
+            results.append((options, build(options, progress)))
+        reports = []
+        for options, result in results:
+            progress("write files")
+            reports.append(write_tree(options.output, result.files, result.manifest))
+    for (options, result), report in zip(results, reports, strict=True):
         for warning in result.warnings:
             click.echo(warning.format(), err=True)
-        results.append((options, result))
-    for options, result in results:
-        report = write_tree(options.output, result.files, result.manifest)
         click.echo(
             f"{options.output.as_posix()}/{result.package}: "
             f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
@@ -207,17 +212,18 @@ def generate(**kwargs: Any) -> None:
     help="Always render and compare, even when the manifest's fingerprints "
     "show that nothing changed.",
 )
-def check(full: bool, **kwargs: Any) -> None:
+@quiet_option
+def check(full: bool, quiet: bool, **kwargs: Any) -> None:
     """Exit 1 with a diff when an output folder is not what its spec produces.
 
     Without SPEC, checks every spec configured in pyproject.toml.
     """
-    current = [_check_one(options, full=full) for options in _runs(kwargs)]
+    current = [_check_one(options, full=full, quiet=quiet) for options in _runs(kwargs)]
     if not all(current):
         raise SystemExit(1)
 
 
-def _check_one(options: Options, *, full: bool) -> bool:
+def _check_one(options: Options, *, full: bool, quiet: bool) -> bool:
     """Report how one spec's output differs from disk; return whether current."""
     shown = options.output.as_posix().rstrip("/")
     if not full and fast_check(options):
@@ -227,8 +233,10 @@ def _check_one(options: Options, *, full: bool) -> bool:
             err=True,
         )
         return True
-    result = build(options)
-    report = compare(options.output, result.files, result.manifest, shown)
+    with progress_for(quiet) as progress:
+        result = build(options, progress)
+        progress("compare files")
+        report = compare(options.output, result.files, result.manifest, shown)
     if report.current:
         click.echo(f"{shown}/{result.package}: up to date", err=True)
         return True

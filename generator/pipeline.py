@@ -21,6 +21,7 @@ from .models import generate_models
 from .naming import is_identifier, snake_case
 from .normalize import Document, normalize
 from .overlay import TemplateSet
+from .progress import Report, messages_step, silent
 from .render import Origin, builtin_templates, render_package
 from .resolve import Resolver
 from .validate import check_meaning, validate_document
@@ -114,8 +115,11 @@ def front_end(
     return document, warnings + check_meaning(loaded, document), files
 
 
-def build(options: Options) -> Build:
-    """Return every output file for the spec, or raise InputError."""
+def build(options: Options, progress: Report = silent) -> Build:
+    """Return every output file for the spec, or raise InputError.
+
+    `progress` is called with the name of each step as it starts.
+    """
     package = options.package_name
     if not is_identifier(package) or package.startswith("_"):
         raise fail(
@@ -132,11 +136,14 @@ def build(options: Options) -> Build:
             f"--package {package!r} would hide the standard module of that name; "
             "choose another name"
         )
+    progress("read spec")
     document, front_warnings, spec_files = front_end(options)
     if document.unsupported:
         raise InputError(list(document.unsupported))
     keys = idempotency_fields(options, document)
+    progress(messages_step("models", len(document.messages)))
     models_code = generate_models(document)
+    progress(messages_step("render", len(document.messages)))
     files, warnings = render_package(
         document,
         package=package,

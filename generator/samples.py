@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
+from ._jsonschema import jsonschema
 
 # Values that satisfy each string format the receiver checks; jsonschema
 # confirms them below, so an unusual format at worst loses its sample.

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import jsonschema
-
+from ._jsonschema import jsonschema
 from .errors import Diagnostic, InputError, SourceLocation
 from .load import LoadedFile, key_location_of, location_of
 from .normalize import HEADER_NAME, Document, Message, Operation
