@@ -95,6 +95,24 @@ def test_redelivery_is_stored_once(backend: Backend) -> None:
     assert again.id == first.id
 
 
+def test_same_key_of_other_message_is_stored(backend: Backend) -> None:
+    seller = NewMessage(
+        message="SellerLead",
+        operation_id="receiveLead",
+        body=b'{"lead_id": 1, "role": "seller"}',
+        headers={},
+        idempotency_key="1",
+    )
+
+    async def action(store: Store) -> list[Any]:
+        buyer = await store.add_message(message(), utc_now())
+        return [buyer, await store.add_message(seller, utc_now())]
+
+    buyer, stored = run(action, backend)
+    assert not stored.duplicate
+    assert stored.id != buyer.id
+
+
 def test_bodies_without_key_dedupe_by_bytes(backend: Backend) -> None:
     async def action(store: Store) -> list[Any]:
         return [

@@ -145,22 +145,22 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def dedup_key(
-    operation_id: str, body: bytes, idempotency_key: str | None = None
-) -> str:
+def dedup_key(new: NewMessage) -> str:
     """Return the SHA-256 hex digest that identifies a redelivered message.
 
     With an idempotency key from the payload, the key decides; otherwise the
-    exact body does. The two kinds are tagged, so they never collide.
+    exact body does. The operation and the message name are part of the digest,
+    so two messages of one operation that share a key value are both stored.
+    Each part is prefixed with its length, so no two inputs share a digest input.
     """
-    digest = hashlib.sha256(operation_id.encode("utf-8"))
-    # NUL cannot occur in an operation id, so the boundary is unambiguous.
-    if idempotency_key is None:
-        digest.update(b"\x00body\x00")
-        digest.update(body)
+    if new.idempotency_key is None:
+        parts = (b"body", new.body)
     else:
-        digest.update(b"\x00key\x00")
-        digest.update(idempotency_key.encode("utf-8"))
+        parts = (b"key", new.idempotency_key.encode("utf-8"))
+    digest = hashlib.sha256()
+    for part in (new.operation_id.encode("utf-8"), new.message.encode("utf-8"), *parts):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
     return digest.hexdigest()
 
 

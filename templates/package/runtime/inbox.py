@@ -136,7 +136,7 @@ def insert_message(
             new.body,
             json.dumps(dict(new.headers), sort_keys=True),
             hashlib.sha256(new.body).hexdigest(),
-            dedup_key(new.operation_id, new.body, new.idempotency_key),
+            dedup_key(new),
             timestamp,
         ),
     )
@@ -144,7 +144,7 @@ def insert_message(
         return StoreResult(id=cursor.lastrowid, duplicate=False)
     existing = connection.execute(
         "SELECT id FROM messages WHERE dedup_key = ?",
-        (dedup_key(new.operation_id, new.body, new.idempotency_key),),
+        (dedup_key(new),),
     ).fetchone()
     if existing is None:
         raise sqlite3.IntegrityError("insert ignored but no row has its dedup key")

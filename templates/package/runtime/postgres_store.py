@@ -240,7 +240,7 @@ class PostgresStore:
             await pool.close()
 
     async def add_message(self, new: NewMessage, received_at: datetime) -> StoreResult:
-        key = dedup_key(new.operation_id, new.body, new.idempotency_key)
+        key = dedup_key(new)
         inserted, _ = await self._execute(
             "INSERT INTO messages (message, operation_id, received_at, body, "
             "headers, body_sha256, dedup_key, next_attempt_at) "
