@@ -7,6 +7,7 @@ SQLite inbox and a handler module in tmp_path.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import sqlite3
@@ -193,3 +194,37 @@ def test_package_import_leaves_jsonschema_unloaded() -> None:
     )
 
     assert completed.stdout.strip() == "False"
+
+
+def test_second_receiver_on_one_inbox_exits(tmp_path: Path) -> None:
+    env = receiver_env(tmp_path)
+    with running_receiver(PACKAGE, env):
+        second = subprocess.run(
+            [sys.executable, "-m", PACKAGE, "serve", "--port", "9"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=WAIT_SECONDS,
+        )
+
+    assert second.returncode == 1
+    assert "another receiver is using the inbox" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+
+
+def test_unusable_inbox_path_exits_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "inbox.sqlite3").mkdir()
+    env = receiver_env(tmp_path)
+
+    completed = subprocess.run(
+        [sys.executable, "-m", PACKAGE, "serve", "--port", "9"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
+
+    assert completed.returncode == 1
+    assert "RECEIVER_DB_PATH" in completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -31,6 +32,7 @@ from .store import (
     StoreAdmin,
     migrate,
     open_admin,
+    open_store,
     utc_now,
 )
 
@@ -183,6 +185,11 @@ def _serve(
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        asyncio.run(_try_store(settings))
+    except StorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     # uvicorn's access log would print the query string, which can carry an API
     # key, so the receiver logs its own access lines (AccessLogMiddleware).
     # NOTE: uvicorn rejects requests that break HTTP framing, such as
@@ -199,6 +206,19 @@ def _serve(
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return EXIT_OK
+
+
+async def _try_store(settings: Settings) -> None:
+    """Open and close the inbox once, to report an unusable store in one line.
+
+    Otherwise the same failure would show as a start-up traceback of uvicorn.
+    """
+    store = open_store(
+        settings.inbox_location,
+        claim_timeout_seconds=settings.claim_timeout_seconds,
+    )
+    await store.open()
+    await store.close()
 
 
 def _run_quarantine_command(args: argparse.Namespace, admin: StoreAdmin) -> int:

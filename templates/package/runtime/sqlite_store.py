@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from . import inbox
 from .store import (
@@ -37,14 +38,20 @@ class SQLiteStore:
         self.writer = InboxWriter(path)
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
+        self._process_lock: IO[bytes] | None = None
 
     @property
     def running(self) -> bool:
         return self.writer.running
 
     async def open(self) -> None:
-        await asyncio.to_thread(self.writer.start)
-        self._reader = inbox.connect(self.path, check_same_thread=False)
+        self._process_lock = _lock_inbox(self.path)
+        try:
+            await asyncio.to_thread(self.writer.start)
+            self._reader = inbox.connect(self.path, check_same_thread=False)
+        except BaseException:
+            self._release_process_lock()
+            raise
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -52,6 +59,12 @@ class SQLiteStore:
                 self._reader.close()
             self._reader = None
         await asyncio.to_thread(self.writer.stop)
+        self._release_process_lock()
+
+    def _release_process_lock(self) -> None:
+        if self._process_lock is not None:
+            self._process_lock.close()
+            self._process_lock = None
 
     async def add_message(self, new: NewMessage, received_at: datetime) -> StoreResult:
         return await self.writer.run(
@@ -112,6 +125,34 @@ def migrate_file(path: Path) -> list[str]:
     if before == after:
         return [f"inbox at {path} is at schema version {after}"]
     return [f"inbox at {path} upgraded from schema version {before} to {after}"]
+
+
+def _lock_inbox(path: Path) -> IO[bytes]:
+    """Take the inbox's lock file, so that a second receiver cannot use it.
+
+    The SQLite store does not claim rows, so two receivers on one file would
+    each hand every message to their handler. The lock ends with the process.
+    Raises StorageError when another process holds it.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("ab")
+    except OSError as error:
+        raise StorageError(
+            f"cannot create the inbox lock file {lock_path}: {error.strerror}; "
+            "check RECEIVER_DB_PATH"
+        ) from error
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        handle.close()
+        raise StorageError(
+            f"another receiver is using the inbox {path}: stop it, or give this "
+            "one its own RECEIVER_DB_PATH (instances that share work need "
+            "RECEIVER_DATABASE_URL)"
+        ) from error
+    return handle
 
 
 class SQLiteAdmin:

@@ -5,9 +5,8 @@ handler returns, so a crash between the two runs the handler again on restart.
 
 Each row is claimed before its handler runs. The PostgreSQL store holds the
 claim for RECEIVER_CLAIM_TIMEOUT_SECONDS, so several receiver instances can
-share one inbox. NOTE: the SQLite store does not lock rows while a handler
-runs, so one inbox file must have one receiver process. A second process would
-call handlers for the same rows.
+share one inbox. The SQLite store does not claim rows, so it locks its file
+for one receiver process instead.
 """
 
 from __future__ import annotations
