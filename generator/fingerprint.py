@@ -3,8 +3,10 @@
 The manifest records a SHA-256 digest of every input: each spec file the
 refs reach, each template folder (built-in and overlays) and the filters file.
 It also records the options that change the output, the version of
-asyncapi-gen and of the two libraries whose output ends up in the files
-(datamodel-code-generator and ruff), and the digest of every output file.
+asyncapi-gen and a digest of its own modules (so an edit to the tool counts
+even before a release), the versions of the two libraries whose output ends
+up in the files (datamodel-code-generator and ruff), and the digest of every
+output file.
 When all of them still match, the output is what a full render would produce,
 so `check` can answer at once.
 
@@ -51,6 +53,16 @@ def folder_digest(folder: Path) -> str:
     return hasher.hexdigest()
 
 
+def code_digest() -> str:
+    """Return one digest over the generator's own Python modules."""
+    package = Path(__file__).parent
+    hasher = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        hasher.update(path.name.encode("utf-8") + b"\0")
+        hasher.update(text_digest(path).encode("ascii") + b"\n")
+    return hasher.hexdigest()
+
+
 def input_fingerprints(options: Options, spec_files: list[Path]) -> dict[str, Any]:
     """Return the digests of every input of a run, as the manifest stores them."""
     base = options.output.resolve().parent
@@ -61,6 +73,7 @@ def input_fingerprints(options: Options, spec_files: list[Path]) -> dict[str, An
     result: dict[str, Any] = {
         "tools": {
             "asyncapi-gen": __version__,
+            "asyncapi-gen-code": code_digest(),
             **{name: metadata.version(name) for name in PINNED_TOOLS},
         },
         "options": {

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from generator import fingerprint
 from generator.cli import main
 
 from .conftest import REALTOR_SPEC, ROOT
@@ -131,6 +132,16 @@ def test_input_change_defeats_the_fast_path(ping_repo: Path, change: str) -> Non
     assert result.exit_code == 1, result.output
 
 
+def test_tool_code_edit_defeats_the_fast_path(
+    ping_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An edited module of the tool changes its code digest, as this stands in.
+    monkeypatch.setattr(fingerprint, "code_digest", lambda: "0" * 64)
+    result = run("check")
+    assert FAST not in result.output
+    assert result.exit_code == 1, result.output
+
+
 def test_regenerating_restores_the_fast_path(ping_repo: Path) -> None:
     append("specs/schemas/ping.yaml", "description: A ping.\n")
     assert run("generate").exit_code == 0
@@ -149,6 +160,7 @@ def test_manifest_records_every_input(ping_repo: Path) -> None:
     assert sorted(inputs["templates"]) == ["builtin", "team"]
     assert set(inputs["tools"]) == {
         "asyncapi-gen",
+        "asyncapi-gen-code",
         "datamodel-code-generator",
         "ruff",
     }
