@@ -16,7 +16,9 @@ cannot stay under 1 GiB there, while the Realtor output must not change.
 from __future__ import annotations
 
 import ast
+import io
 import json
+import tokenize
 import unicodedata
 import warnings
 from typing import Any
@@ -77,7 +79,8 @@ def generate_models(document: Document) -> str:
         raise InputError(
             [Diagnostic("datamodel-code-generator returned no single module")]
         )
-    code = _strip_banner(code).replace(_EXPERIMENTAL_MISSING, _MISSING)
+    code = _escaped_strings(_strip_banner(code))
+    code = code.replace(_EXPERIMENTAL_MISSING, _MISSING)
     code = _kept_formats(_with_alias_imports(code))
     code = _schema_rules(code, schema, origins)
     _check_class_names(code, document)
@@ -303,7 +306,7 @@ def _kept_formats(code: str) -> str:
                     bases.append(base)
     if not found and not bases:
         return code
-    lines = code.splitlines(keepends=True)
+    lines = _lines(code)
     spots = {(n.lineno, n.col_offset, n.end_col_offset or 0, n.id) for n in found}
     # Model classes derive from the generated JsonModel, whose JSON input is
     # validated strictly: lax mode reads "1" as 1 for an integer enum.
@@ -465,7 +468,7 @@ def _schema_rules(code: str, document: dict[str, Any], origins: dict[str, str]) 
             )
     if not edits and not class_rules:
         return code
-    lines = [row if row.endswith("\n") else row + "\n" for row in code.splitlines()]
+    lines = [row + "\n" for row in code.removesuffix("\n").split("\n")]
     for after, statement in sorted(class_rules, reverse=True):
         lines.insert(after, f"    {statement}\n")
     # Class lines were inserted below each class, after its fields, so field
@@ -521,9 +524,53 @@ def _check_class_names(code: str, document: Document) -> None:
         )
 
 
+# Characters that the library leaves raw inside string literals but that must
+# not be: str.splitlines() and editors break lines at some of them, while the
+# Python tokenizer does not, and ruff rejects raw control characters.
+_UNSAFE_IN_LITERALS = frozenset(
+    [chr(code) for code in range(0x20) if chr(code) not in "\t\n\r"]
+    + [chr(0x7F)]
+    + [chr(code) for code in range(0x80, 0xA0)]
+    + ["\u2028", "\u2029"]
+)
+
+
+def _lines(code: str) -> list[str]:
+    """Split code after each "\\n" only, as the tokenizer and `ast` count lines."""
+    rows = code.split("\n")
+    return [row + "\n" for row in rows[:-1]] + ([rows[-1]] if rows[-1] else [])
+
+
+def _escaped_strings(code: str) -> str:
+    """Rewrite each string literal that holds an unsafe character with escapes.
+
+    The later steps edit the code by line and column, so a literal must not
+    contain a character that some line splitter counts as a line break.
+    """
+    edits: list[tuple[int, int, str]] = []
+    starts = [0]
+    for line in code.split("\n")[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+    for token in tokens:
+        if token.type != tokenize.STRING:
+            continue
+        if not any(character in _UNSAFE_IN_LITERALS for character in token.string):
+            continue
+        value = ast.literal_eval(token.string)
+        if not isinstance(value, str):
+            continue
+        start = starts[token.start[0] - 1] + token.start[1]
+        end = starts[token.end[0] - 1] + token.end[1]
+        edits.append((start, end, repr(value)))
+    for start, end, text in reversed(edits):
+        code = code[:start] + text + code[end:]
+    return code
+
+
 def _strip_banner(code: str) -> str:
     """Drop the library's own banner; the render step writes ours."""
-    lines = code.splitlines(keepends=True)
+    lines = _lines(code)
     while lines and (lines[0].startswith("#") or not lines[0].strip()):
         lines.pop(0)
     return "".join(lines)

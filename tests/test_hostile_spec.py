@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import enum
 import io
+import json
 import subprocess
 import sys
 import tokenize
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from .helpers import run_cli, run_contract_tests
 
@@ -79,3 +81,66 @@ def test_hostile_values_survive_as_data(output: Path) -> None:
 def test_hostile_package_passes_its_contract_tests(output: Path) -> None:
     result = run_contract_tests(output, PACKAGE)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+LINE_BREAK_SPEC = """\
+asyncapi: 2.6.0
+info: {title: Breaks, version: "1"}
+channels:
+  /x:
+    publish:
+      operationId: receiveX
+      message:
+        name: M
+        payload:
+          type: object
+          properties:
+            one: {type: string, enum: ["a\\u2028b", ok]}
+            two: {type: string, enum: ["\\u2028\\u2028ab", ok]}
+            four: {type: string, enum: ["\\u2028\\u2028\\u2028\\u2028abcdefghij", ok]}
+            controls: {type: string, enum: ["v\\x0bt\\x0c\\x1c\\x1d\\x85\\x1b", ok]}
+            base: {$ref: '#/components/schemas/JsonModel'}
+components:
+  schemas:
+    JsonModel:
+      type: object
+      properties:
+        v: {type: integer}
+"""
+
+
+def test_line_breaks_in_enum_values_stay_data(tmp_path: Path) -> None:
+    spec = tmp_path / "breaks.yaml"
+    spec.write_text(LINE_BREAK_SPEC, encoding="utf-8")
+    output = tmp_path / "generated"
+
+    result = run_cli("generate", spec, "--output", output, "--package", "breaks")
+
+    assert result.returncode == 0, result.stderr
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "."],
+        cwd=output,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout
+    sys.path.insert(0, str(output))
+    try:
+        from breaks import base, models  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(output))
+    payload = {
+        "one": "a\u2028b",
+        "two": "\u2028\u2028ab",
+        "four": "\u2028\u2028\u2028\u2028abcdefghij",
+        "controls": "v\x0bt\x0c\x1c\x1d\x85\x1b",
+        "base": {"v": 1},
+    }
+    parsed = models.MPayload.model_validate_json(json.dumps(payload))
+    assert json.loads(parsed.model_dump_json(by_alias=True)) == payload
+    for value in vars(models).values():
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            if value.__module__ == models.__name__:
+                assert issubclass(value, base.JsonModel), value
+    assert base.JsonModel.__module__ == base.__name__
