@@ -98,6 +98,29 @@ def test_simulate_stores_what_it_reports_accepted(receiver: RunningReceiver) -> 
     assert stored_rows(receiver) == counts["202"]
 
 
+def test_simulate_signs_with_the_receivers_algorithm(tmp_path: Path) -> None:
+    signing = {
+        "RECEIVER_SIGNATURE_ALGORITHM": "sha512",
+        "RECEIVER_SIGNATURE_HEADER": "X-Hub-Signature-512",
+    }
+    env = {
+        "RECEIVER_DB_PATH": str(tmp_path / "inbox.sqlite3"),
+        "RECEIVER_API_KEYS": API_KEYS,
+        "RECEIVER_SIGNING_SECRET": SIGNING_SECRET,
+        **signing,
+    }
+    with running_receiver(PACKAGE, env) as running:
+        matched = run_package(
+            "simulate", "--url", running.base_url, "--count", "5", env=signing
+        )
+        default = run_package("simulate", "--url", running.base_url, "--count", "5")
+
+    assert matched.returncode == 0, matched.stdout + matched.stderr
+    assert status_counts(matched.stdout) == {"202": 5}
+    assert default.returncode == 1
+    assert status_counts(default.stdout) == {"401": 5}
+
+
 def test_simulate_repeated_seed_is_all_redeliveries(receiver: RunningReceiver) -> None:
     command = ("simulate", "--url", receiver.base_url, "--count", "6", "--seed", "3")
     first = run_package(*command)

@@ -170,6 +170,8 @@ def send_body(
     api_key: str | None = None,
     credentials: Mapping[str, str] | None = None,
     signing_secret: str | bytes | None = None,
+    signature_header: str | None = None,
+    signature_algorithm: str = "sha256",
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> httpx.Response:
     """Post an encoded body as `message` (a key of DESTINATIONS).
@@ -177,6 +179,8 @@ def send_body(
     `credentials` maps a security scheme key to its credential; `api_key` is
     used for every scheme of the route that `credentials` leaves out. A
     credential is an API key, a bearer token, or "user:password" for basic.
+    With a signing secret, the body's HMAC goes in `signature_header` (the
+    spec's header by default), with the `hashlib` hash `signature_algorithm`.
     """
     destination = DESTINATIONS[message]
     values = {
@@ -196,8 +200,9 @@ def send_body(
         body,
         schemes=SECURITY_SCHEMES,
         credentials=values,
-        signature_header=SIGNATURE_HEADER,
+        signature_header=signature_header or SIGNATURE_HEADER,
         signing_secret=secret,
+        signature_algorithm=signature_algorithm,
     )
     return deliver(client_or_url, request, timeout=timeout)
 

@@ -9,7 +9,6 @@ the spec. Needs httpx, which the receiver itself does not use.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,9 +58,9 @@ def wire_content_type(declared: str) -> str:
     return "application/json"
 
 
-def sign(body: bytes, secret: bytes) -> str:
-    """Return the hex HMAC-SHA256 of `body`, the form the receiver checks."""
-    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: bytes, algorithm: str = "sha256") -> str:
+    """Return the hex HMAC of `body`, the form the receiver checks."""
+    return hmac.new(secret, body, algorithm).hexdigest()
 
 
 def prepare(
@@ -72,6 +71,7 @@ def prepare(
     credentials: Mapping[str, str],
     signature_header: str | None = None,
     signing_secret: bytes | None = None,
+    signature_algorithm: str = "sha256",
 ) -> OutgoingRequest:
     """Build the request for `body`, with every credential found in `credentials`.
 
@@ -107,7 +107,9 @@ def prepare(
     if cookies:
         request.headers["cookie"] = "; ".join(cookies)
     if signature_header and signing_secret is not None:
-        request.headers[signature_header] = sign(body, signing_secret)
+        request.headers[signature_header] = sign(
+            body, signing_secret, signature_algorithm
+        )
     return request
 
 
