@@ -115,7 +115,7 @@ def test_json_log_lines_carry_access_fields(tmp_path: Path) -> None:
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     access = [r["http"] for r in records if "http" in r]
     stored = next(entry for entry in access if entry["status"] == 202)
-    assert stored["idempotency_key"] == '"json-1"'
+    assert stored["idempotency_key"] == "json-1"
     assert stored["message"] == "BuyerLead"
     assert stored["inbox_row"] == accepted.json()["id"]
     assert stored["method"] == "POST"

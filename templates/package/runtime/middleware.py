@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -81,14 +82,15 @@ class AccessLogMiddleware:
                 "status": status,
                 "latency_ms": round(milliseconds, 1),
                 "message": scope.get(MESSAGE_SCOPE_KEY),
-                "idempotency_key": _short(scope.get(IDEMPOTENCY_KEY_SCOPE_KEY)),
+                "idempotency_key": _key_value(scope.get(IDEMPOTENCY_KEY_SCOPE_KEY)),
                 "inbox_row": scope.get(INBOX_ROW_SCOPE_KEY),
             }
             details = f" request {request_id}"
             if fields["message"] is not None:
                 details += f" message {fields['message']}"
-            if fields["idempotency_key"] is not None:
-                details += f" key {fields['idempotency_key']}"
+            key_text = _short(scope.get(IDEMPOTENCY_KEY_SCOPE_KEY))
+            if key_text is not None:
+                details += f" key {key_text}"
             if fields["inbox_row"] is not None:
                 details += f" inbox row {fields['inbox_row']}"
             logger.info(
@@ -102,6 +104,26 @@ class AccessLogMiddleware:
             )
 
 
+def _key_value(key: object) -> object:
+    """Return the idempotency key for a JSON log record.
+
+    A string key is given as the string itself, cut to MAX_LOGGED_KEY_LENGTH,
+    so that a collector can match it; other JSON values as their JSON text.
+    """
+    if not isinstance(key, str):
+        return None
+    value = json.loads(key)
+    if isinstance(value, str):
+        return _cut(value)
+    return _short(key)
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_LOGGED_KEY_LENGTH:
+        return text
+    return text[: MAX_LOGGED_KEY_LENGTH - 3] + "..."
+
+
 def _short(key: object) -> str | None:
     """Return an idempotency key for the log, cut to MAX_LOGGED_KEY_LENGTH.
 
@@ -110,9 +132,7 @@ def _short(key: object) -> str | None:
     """
     if not isinstance(key, str):
         return None
-    if len(key) <= MAX_LOGGED_KEY_LENGTH:
-        return key
-    return key[: MAX_LOGGED_KEY_LENGTH - 3] + "..."
+    return _cut(key)
 
 
 def _request_id(scope: Scope) -> str:
