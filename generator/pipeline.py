@@ -30,6 +30,22 @@ from .write import manifest_bytes, manifest_name
 RECEIVE_CHOICES = ("publish", "subscribe")
 # File systems limit a name to 255 bytes, and the manifest adds to the name.
 MAX_PACKAGE_LENGTH = 100
+# Modules that a package of the same name would hide from the generated code:
+# the standard library and the libraries that the generated files import.
+HIDDEN_MODULES = frozenset(sys.stdlib_module_names) | {
+    "email_validator",
+    "httpx",
+    "hypothesis",
+    "hypothesis_jsonschema",
+    "jsonschema",
+    "psycopg",
+    "psycopg_pool",
+    "pydantic",
+    "pydantic_core",
+    "pytest",
+    "starlette",
+    "uvicorn",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,7 @@ def default_package(spec: Path) -> str:
     name = snake_case(stem, fallback="api")
     # A package named like a standard module (http, email, queue) would hide
     # that module from everything the receiver imports.
-    if name in sys.stdlib_module_names or keyword.iskeyword(name):
+    if name in HIDDEN_MODULES or keyword.iskeyword(name):
         name += "_api"
     return name
 
@@ -131,10 +147,10 @@ def build(options: Options, progress: Report = silent) -> Build:
             f"package name {package[:20]!r}... is {len(package)} characters long; "
             f"pass --package with a name of at most {MAX_PACKAGE_LENGTH}"
         )
-    if package in sys.stdlib_module_names:
+    if package in HIDDEN_MODULES:
         raise fail(
-            f"--package {package!r} would hide the standard module of that name; "
-            "choose another name"
+            f"--package {package!r} would hide the module of that name, which the "
+            "generated code imports; choose another name"
         )
     progress("read spec")
     document, front_warnings, spec_files = front_end(options)

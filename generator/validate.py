@@ -115,6 +115,10 @@ def _reason(error: jsonschema.ValidationError) -> str:
 
 
 _ADDRESS_PARAMETER = re.compile(r"\{([^{}]+)\}")
+# Characters that a route path cannot match as written: the query and fragment
+# marks, percent escapes (the server matches the decoded path), whitespace and
+# control characters.
+_UNSERVABLE_PATH_CHARACTER = re.compile(r"[?#%\s\x00-\x1f\x7f-\x9f]")
 
 
 def _channel_parameters(loaded: LoadedFile) -> list[Diagnostic]:
@@ -198,6 +202,16 @@ def _receiver_problems(document: Document) -> list[Diagnostic]:
                     severity="warning",
                 )
             )
+        path_problem = _http_path_problem(operation.http_path)
+        if path_problem is not None:
+            problems.append(
+                Diagnostic(
+                    f"operation {operation.operation_id!r} receives at HTTP path "
+                    f"{operation.http_path!r}, which {path_problem}; rename the "
+                    "channel or give it an address that is a plain URL path",
+                    operation.source,
+                )
+            )
         problems.extend(_message_problems(operation))
     used = {name for op in document.received for group in op.security for name in group}
     for scheme in document.security_schemes:
@@ -223,6 +237,16 @@ def _receiver_problems(document: Document) -> list[Diagnostic]:
                 )
             )
     return problems
+
+
+def _http_path_problem(path: str) -> str | None:
+    """Return why the receiver cannot serve `path`, or None when it can."""
+    found = _UNSERVABLE_PATH_CHARACTER.search(path)
+    if found is not None:
+        return f"contains {found.group()!r}, which a request path cannot match"
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return "has a '.' or '..' segment, which clients remove before sending"
+    return None
 
 
 def _message_problems(operation: Operation) -> list[Diagnostic]:

@@ -424,7 +424,8 @@ def test_idempotency_key_must_name_a_payload_property(flag: str, expected: str) 
     ("package", "expected"),
     [
         ("x" * 300, "is 300 characters long; pass --package with a name of at most"),
-        ("os", "would hide the standard module of that name"),
+        ("os", "would hide the module of that name"),
+        ("pydantic", "would hide the module of that name"),
     ],
 )
 def test_unusable_package_names_are_rejected(package: str, expected: str) -> None:
@@ -434,3 +435,24 @@ def test_unusable_package_names_are_rejected(package: str, expected: str) -> Non
     )
     assert expected in only_error(result)
     assert not Path("out").exists()
+
+
+@pytest.mark.parametrize(
+    ("channel", "reason"),
+    [
+        ("/lead?x=1", "contains '?'"),
+        ("/a#b", "contains '#'"),
+        ("/%41", "contains '%'"),
+        ("/a b", "contains ' '"),
+        ("/a/../b", "'..' segment"),
+    ],
+)
+def test_unservable_http_path_is_rejected(channel: str, reason: str) -> None:
+    text = (
+        HEADER
+        + f"channels:\n  '{channel}':\n    publish:\n      operationId: r\n"
+        + "      message:\n        name: M\n        payload: {type: object}\n"
+    )
+    line = only_error(validate(write("spec.yml", text)))
+    assert line.startswith("spec.yml:6:7: error: operation 'r' receives at HTTP path")
+    assert reason in line

@@ -702,7 +702,9 @@ def test_duplicate_keys_rejected(
 
     problem = assert_problem(response, 400)
     assert problem["type"].endswith("malformed-json")
-    assert f'"{key}"' in problem["detail"]
+    assert "the same key more than once" in problem["detail"]
+    # Keys of free-form objects can be personal data, so none is named.
+    assert f'"{key}"' not in problem["detail"]
     assert "zq-" not in response.text
     assert "seller" not in response.text
     assert len(fetch_rows(main_receiver.db_path)) == rows_before

@@ -117,8 +117,10 @@ def parse_json(raw: bytes) -> Any:
         )
     except json.JSONDecodeError as error:
         raise MalformedJsonError(
-            f"The body is not valid JSON: {error.msg} at line {error.lineno} "
-            f"column {error.colno}."
+            # Some messages of the json module end in "at" themselves, such as
+            # "Invalid control character at".
+            f"The body is not valid JSON: {error.msg.removesuffix(' at')} at line "
+            f"{error.lineno} column {error.colno}."
         ) from error
     except RecursionError as error:
         raise MalformedJsonError(_too_deep_message()) from error
@@ -164,11 +166,10 @@ def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, An
     result: dict[str, Any] = {}
     for key, member in pairs:
         if key in result:
-            # json.dumps escapes control characters and surrogates, so the
-            # message stays one line of valid UTF-8.
+            # The key is not named: keys of a free-form object can be personal
+            # data, like any submitted value.
             raise MalformedJsonError(
-                f"The body is not valid JSON: the key {json.dumps(key)} occurs more "
-                "than once in an object."
+                "The body is not valid JSON: an object has the same key more than once."
             )
         result[key] = member
     return result

@@ -133,16 +133,16 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
         help=f"maximum number of rows (default: {DEFAULT_LIST_LIMIT})",
     )
     show = inbox_commands.add_parser("show", help="print one row as JSON")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=_row_id)
     retry = inbox_commands.add_parser(
         "retry", help="move a dead row back to pending with its attempts reset"
     )
-    retry.add_argument("id", type=int)
+    retry.add_argument("id", type=_row_id)
     inbox_commands.add_parser("stats", help="print the number of rows per status")
     purge = inbox_commands.add_parser(
         "purge", help="delete a done or dead row (pending rows are kept)"
     )
-    purge.add_argument("id", type=int)
+    purge.add_argument("id", type=_row_id)
 
     held = commands.add_parser(
         "quarantine", help="inspect authenticated bodies that were rejected"
@@ -160,9 +160,9 @@ def _build_parser(package: str) -> argparse.ArgumentParser:
         help=f"maximum number of rows (default: {DEFAULT_LIST_LIMIT})",
     )
     held_show = held_commands.add_parser("show", help="print one row as JSON")
-    held_show.add_argument("id", type=int)
+    held_show.add_argument("id", type=_row_id)
     held_purge = held_commands.add_parser("purge", help="delete one row")
-    held_purge.add_argument("id", type=int)
+    held_purge.add_argument("id", type=_row_id)
     add_sender_commands(commands)
     return parser
 
@@ -304,6 +304,17 @@ def _retry(admin: StoreAdmin, row_id: int) -> int:
             file=sys.stderr,
         )
     return EXIT_FAILURE
+
+
+MAX_ROW_ID: Final = 2**63 - 1
+"""Largest row id that SQLite and PostgreSQL store (a signed 64-bit integer)."""
+
+
+def _row_id(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_ROW_ID:
+        raise argparse.ArgumentTypeError(f"no row has an id as large as {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:

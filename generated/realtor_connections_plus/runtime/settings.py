@@ -166,9 +166,10 @@ def import_reference(variable: str, reference: str) -> Any:
         )
     try:
         target: Any = importlib.import_module(module_name)
-    except ImportError as error:
+    except Exception as error:  # noqa: BLE001 - the team module may raise anything
         raise ConfigurationError(
-            f"invalid {variable}={reference!r}: cannot import {module_name!r}: {error}"
+            f"invalid {variable}={reference!r}: importing {module_name!r} failed: "
+            f"{type(error).__name__}: {error}"
         ) from error
     for attribute in attribute_path.split("."):
         try:
