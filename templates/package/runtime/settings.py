@@ -164,7 +164,7 @@ def import_reference(variable: str, reference: str) -> Any:
         )
     try:
         target: Any = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 - the team module may raise anything
+    except Exception as error:  # The team module may raise anything on import.
         raise ConfigurationError(
             f"invalid {variable}={reference!r}: importing {module_name!r} failed: "
             f"{type(error).__name__}: {error}"
