@@ -240,7 +240,7 @@ def test_deleted_message_files_are_reported_then_removed(tmp_path: Path) -> None
     assert again.returncode == 0, again.stderr + again.stdout
 
 
-def generate_in(repo: Path, cwd: Path, hash_seed: str) -> None:
+def generate_in(repo: Path, cwd: Path, hash_seed: str, **env: str) -> None:
     """Run generate in a fresh interpreter from `cwd`, with a given hash seed."""
     prefix = os.path.relpath(repo, cwd)
     result = subprocess.run(
@@ -258,7 +258,12 @@ def generate_in(repo: Path, cwd: Path, hash_seed: str) -> None:
             f"{prefix}/overlay/filters.py",
         ],
         cwd=cwd,
-        env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)},
+        env={
+            **os.environ,
+            "PYTHONHASHSEED": hash_seed,
+            "PYTHONPATH": str(ROOT),
+            **env,
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -267,12 +272,18 @@ def generate_in(repo: Path, cwd: Path, hash_seed: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_output_ignores_working_folder_and_hash_seed(tmp_path: Path) -> None:
+def test_output_ignores_folder_seed_locale_and_zone(tmp_path: Path) -> None:
     first = realtor_repo(tmp_path / "first")
     second = realtor_repo(tmp_path / "elsewhere" / "second")
     (second / "deeper" / "still").mkdir(parents=True)
-    generate_in(first, first, "0")
-    generate_in(second, second / "deeper" / "still", "4242")
+    generate_in(first, first, "0", LC_ALL="C.UTF-8", TZ="UTC")
+    generate_in(
+        second,
+        second / "deeper" / "still",
+        "4242",
+        LC_ALL="POSIX",
+        TZ="Pacific/Chatham",
+    )
     first_tree = tree(first / "generated")
     second_tree = tree(second / "generated")
     assert sorted(first_tree) == sorted(second_tree)
