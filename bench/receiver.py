@@ -8,9 +8,9 @@ empty 200.
 The load comes from wrk, a load generator written in C, when it is installed
 (Debian package `wrk`): it sends for a fixed time, with a Lua script that
 gives every request its own lead_id. Without wrk, or with `--load python`,
-this process sends a fixed number of requests with httpx and asyncio; at high
-concurrency on few CPUs that Python client is the bottleneck, and both
-servers then show about the same throughput.
+this process sends a fixed number of requests with httpx and asyncio. At high
+concurrency on few CPUs that Python client is the bottleneck, so both servers
+then show about the same throughput.
 
 Prints requests per second and p50 and p99 latency for both, and the count of
 2xx responses of the receiver next to its inbox rows. Exits 1 when the two

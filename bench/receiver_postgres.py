@@ -1,6 +1,6 @@
 """Measure receiver throughput with a PostgreSQL inbox, one and two instances.
 
-Runs three configurations one after the other, each on a fresh inbox and with
+Runs four configurations one after the other, each on a fresh inbox and with
 no handler, so stored rows stay pending and no worker competes for the CPU:
 
 - **baseline**: the bare Starlette endpoint of `bench/receiver.py`, which
