@@ -41,7 +41,7 @@ class SecurityScheme:
 
 @dataclass(frozen=True)
 class Message:
-    """One message: its names, content type, payload class and example payloads."""
+    """One message: its names, content type, payload class and examples."""
 
     key: str
     name: str
@@ -53,6 +53,8 @@ class Message:
     python_name: str
     handler_method: str
     examples: tuple[Any, ...]
+    example_headers: tuple[dict[str, str], ...]
+    """The headers of each example in `examples`, as text; empty where none."""
     source: SourceLocation
 
 
@@ -521,6 +523,7 @@ class _Normalizer:
             python_name=python_name,
             handler_method=f"on_{python_name}",
             examples=tuple(_examples(node)),
+            example_headers=tuple(_example_headers(node)),
             source=self.where(target),
         )
         self.messages[target] = message
@@ -605,6 +608,39 @@ def _examples(node: Any) -> list[Any]:
         if isinstance(example, dict) and "payload" in example:
             result.append(plain(example["payload"]))
     return result
+
+
+def _example_headers(node: Any) -> list[dict[str, str]]:
+    """Return the headers of each example that `_examples` keeps, as text.
+
+    Only headers that an HTTP request can carry are kept: a valid name and a
+    scalar value without control characters.
+    """
+    result = []
+    for example in node.get("examples") or []:
+        if not (isinstance(example, dict) and "payload" in example):
+            continue
+        headers = example.get("headers")
+        kept: dict[str, str] = {}
+        if isinstance(headers, dict):
+            for name, value in headers.items():
+                text = _header_text(value)
+                if isinstance(name, str) and HEADER_NAME.match(name) and text:
+                    kept[name] = text
+        result.append(kept)
+    return result
+
+
+def _header_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str | int | float):
+        text = str(value)
+    else:
+        return None
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in text):
+        return None
+    return text
 
 
 def _text(value: Any) -> str:

@@ -153,7 +153,12 @@ def build_samples(
     problems = []
     for message in context["received_messages"]:
         name, cls = message["python_name"], message["payload_class"]
-        good = samples.valid(name, cls, tuple(message["examples"]))
+        good = samples.valid(
+            name,
+            cls,
+            tuple(message["examples"]),
+            tuple(message["example_headers"]),
+        )
         if not good:
             problems.append(
                 Diagnostic(
@@ -173,7 +178,13 @@ def build_samples(
         invalid.extend(samples.invalid(name, cls, good[-1].payload))
     data = {
         "valid": [
-            {"id": s.test_id, "message": s.message, "payload": s.payload} for s in valid
+            {
+                "id": s.test_id,
+                "message": s.message,
+                "payload": s.payload,
+                "headers": s.headers,
+            }
+            for s in valid
         ],
         "invalid": [
             {

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._jsonschema import jsonschema
@@ -57,6 +57,8 @@ class Sample:
     payload: Any
     valid: bool
     pointer: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Headers of the spec's example, sent along with the payload."""
 
     @property
     def test_id(self) -> str:
@@ -76,23 +78,36 @@ class Samples:
         return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
     def valid(
-        self, message: str, class_name: str, examples: tuple[Any, ...]
+        self,
+        message: str,
+        class_name: str,
+        examples: tuple[Any, ...],
+        example_headers: tuple[dict[str, str], ...] = (),
     ) -> list[Sample]:
         """Return the spec's examples, or a minimal and a maximal payload.
 
-        The examples are the message's, then those of its payload schema.
+        The examples are the message's, with their headers, then those of its
+        payload schema.
         """
         validator = self.validator(class_name)
         schema = self.defs[class_name]
         schema_examples = schema.get("examples") if isinstance(schema, dict) else None
-        candidates = [(f"example_{i + 1}", e) for i, e in enumerate(examples)]
+        candidates = [
+            (
+                f"example_{i + 1}",
+                e,
+                example_headers[i] if i < len(example_headers) else {},
+            )
+            for i, e in enumerate(examples)
+        ]
         if isinstance(schema_examples, list):
             candidates += [
-                (f"schema_example_{i + 1}", e) for i, e in enumerate(schema_examples)
+                (f"schema_example_{i + 1}", e, {})
+                for i, e in enumerate(schema_examples)
             ]
         found = [
-            Sample(message, case, example, True)
-            for case, example in candidates
+            Sample(message, case, example, True, headers=dict(headers))
+            for case, example, headers in candidates
             if validator.is_valid(example)
         ]
         if found:

@@ -172,6 +172,7 @@ def send_body(
     signing_secret: str | bytes | None = None,
     signature_header: str | None = None,
     signature_algorithm: str = "sha256",
+    headers: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> httpx.Response:
     """Post an encoded body as `message` (a key of DESTINATIONS).
@@ -181,6 +182,7 @@ def send_body(
     credential is an API key, a bearer token, or "user:password" for basic.
     With a signing secret, the body's HMAC goes in `signature_header` (the
     spec's header by default), with the `hashlib` hash `signature_algorithm`.
+    `headers` are sent as well, except content type, credentials and signature.
     """
     destination = DESTINATIONS[message]
     values = {
@@ -203,6 +205,7 @@ def send_body(
         signature_header=signature_header or SIGNATURE_HEADER,
         signing_secret=secret,
         signature_algorithm=signature_algorithm,
+        extra_headers=headers,
     )
     return deliver(client_or_url, request, timeout=timeout)
 
@@ -219,6 +222,7 @@ def send_buyer_lead(
     api_key: str | None = None,
     credentials: Mapping[str, str] | None = None,
     signing_secret: str | bytes | None = None,
+    headers: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> httpx.Response:
     """Send a Buyer Lead message; see `send_body`."""
@@ -229,6 +233,7 @@ def send_buyer_lead(
         api_key=api_key,
         credentials=credentials,
         signing_secret=signing_secret,
+        headers=headers,
         timeout=timeout,
     )
 
@@ -240,6 +245,7 @@ def send_seller_lead(
     api_key: str | None = None,
     credentials: Mapping[str, str] | None = None,
     signing_secret: str | bytes | None = None,
+    headers: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> httpx.Response:
     """Send a Seller Lead message; see `send_body`."""
@@ -250,5 +256,6 @@ def send_seller_lead(
         api_key=api_key,
         credentials=credentials,
         signing_secret=signing_secret,
+        headers=headers,
         timeout=timeout,
     )

@@ -72,12 +72,15 @@ def prepare(
     signature_header: str | None = None,
     signing_secret: bytes | None = None,
     signature_algorithm: str = "sha256",
+    extra_headers: Mapping[str, str] | None = None,
 ) -> OutgoingRequest:
     """Build the request for `body`, with every credential found in `credentials`.
 
     `credentials` maps a scheme key to its value: an API key, a bearer token or
     "user:password" for basic. A scheme without a value is left out, so the
-    receiver returns 401 rather than the sender failing.
+    receiver returns 401 rather than the sender failing. `extra_headers`, such
+    as the headers of a spec example, are sent too, except those that carry
+    the content type, a credential or the signature.
     """
     request = OutgoingRequest(
         method=destination.method,
@@ -85,6 +88,10 @@ def prepare(
         content=body,
         headers={"content-type": wire_content_type(destination.content_type)},
     )
+    reserved = _reserved_headers(schemes, signature_header)
+    for header, header_value in (extra_headers or {}).items():
+        if header.lower() not in reserved:
+            request.headers[header] = header_value
     by_key = {scheme.key: scheme for scheme in schemes}
     cookies: list[str] = []
     for key in _chosen_requirement(destination.security, credentials):
@@ -111,6 +118,28 @@ def prepare(
             body, signing_secret, signature_algorithm
         )
     return request
+
+
+def _reserved_headers(
+    schemes: Sequence[SecuritySchemeSpec], signature_header: str | None
+) -> set[str]:
+    """Return the lower-case names that only the sender itself may set."""
+    names = {
+        "authorization",
+        "content-length",
+        "content-type",
+        "cookie",
+        "host",
+        "transfer-encoding",
+    }
+    names |= {
+        scheme.name.lower()
+        for scheme in schemes
+        if scheme.type == "httpApiKey" and scheme.location == "header" and scheme.name
+    }
+    if signature_header:
+        names.add(signature_header.lower())
+    return names
 
 
 def deliver(

@@ -81,7 +81,10 @@ BAD_SIGNATURES = {"absent": None, "zeros": "0" * 64, "garbage": "sha256=deadbeef
 
 VALID = [
     pytest.param(
-        s["message"], s["payload"], id=f"{s['id']}-is-accepted".replace("-", "_")
+        s["message"],
+        s["payload"],
+        s["headers"],
+        id=f"{s['id']}-is-accepted".replace("-", "_"),
     )
     for s in SAMPLES["valid"]
 ]
@@ -146,16 +149,27 @@ def test_sender_destinations_match_the_spec() -> None:
         assert DESTINATIONS[message] == destination(message), message
 
 
-@pytest.mark.parametrize(("message", "payload"), VALID)
+@pytest.mark.parametrize(("message", "payload", "headers"), VALID)
 def test_payload(
-    receiver: RunningReceiver, client: httpx.Client, message: str, payload: Any
+    receiver: RunningReceiver,
+    client: httpx.Client,
+    message: str,
+    payload: Any,
+    headers: dict[str, str],
 ) -> None:
-    """Post with the typed sender; the row must exist when the answer comes."""
+    """Post with the typed sender, and the example's headers if it has any.
+
+    The row must exist when the answer comes.
+    """
     _, name, _ = MESSAGES[message]
     model = MODELS[message].model_validate_json(json.dumps(payload))
     body = encode(model)
     response = TYPED_SENDERS[message](
-        client, model, credentials=credentials(), signing_secret=SIGNING_SECRET
+        client,
+        model,
+        credentials=credentials(),
+        signing_secret=SIGNING_SECRET,
+        headers=headers,
     )
     assert response.status_code in ACCEPTED, explain(response, body)
     row = stored(receiver, response.json()["id"])
