@@ -17,26 +17,17 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .bundle import bundle as bundle_document
-from .bundle import dump
 from .check import compare
 from .config import plan
 from .errors import GeneratorError
 from .fingerprint import fast_check
-from .load import DEFAULT_MAX_BYTES, load_file
-from .models import generate_models
-from .pipeline import (
-    RECEIVE_CHOICES,
-    Options,
-    build,
-    check_document,
-    idempotency_fields,
-    load_document,
-)
+from .options import DEFAULT_MAX_BYTES, RECEIVE_CHOICES, Options
 from .progress import progress_for, quiet_option
-from .render import template_context
-from .resolve import Resolver
 from .write import write_tree
+
+# The pipeline (jinja2, jsonschema, datamodel-code-generator) is imported
+# inside the commands that render, so that `check` on an unchanged tree
+# answers from the fingerprints without loading it.
 
 DEFAULT_OUTPUT = Path("generated")
 
@@ -185,6 +176,8 @@ def generate(quiet: bool, **kwargs: Any) -> None:
     Every spec is rendered before anything is written, so an error in one
     leaves every output folder as it was.
     """
+    from .pipeline import build
+
     results = []
     with progress_for(quiet) as progress:
         for options in _runs(kwargs):
@@ -233,6 +226,8 @@ def _check_one(options: Options, *, full: bool, quiet: bool) -> bool:
             err=True,
         )
         return True
+    from .pipeline import build
+
     with progress_for(quiet) as progress:
         result = build(options, progress)
         progress("compare files")
@@ -272,6 +267,8 @@ def _check_one(options: Options, *, full: bool, quiet: bool) -> bool:
 @_spec_options
 def validate(**kwargs: Any) -> None:
     """Load, resolve and check SPEC, or every configured spec; write nothing."""
+    from .pipeline import check_document
+
     for options in _runs(kwargs):
         document, warnings = check_document(options)
         for warning in warnings:
@@ -305,6 +302,12 @@ def bundle(spec: Path, output: Path, allow_outside_refs: bool) -> None:
     Nodes from other files move into `components` under their own names;
     local refs stay refs.
     """
+    from .bundle import bundle as bundle_document
+    from .bundle import dump
+    from .load import load_file
+    from .pipeline import load_document
+    from .resolve import Resolver
+
     options = Options(spec, output.parent, allow_outside_refs=allow_outside_refs)
     load_document(options)
     loaded = load_file(spec, max_bytes=options.max_spec_bytes)
@@ -321,6 +324,10 @@ def bundle(spec: Path, output: Path, allow_outside_refs: bool) -> None:
 @_spec_options
 def context(**kwargs: Any) -> None:
     """Print the data that templates receive for SPEC, as JSON."""
+    from .models import generate_models
+    from .pipeline import idempotency_fields, load_document
+    from .render import template_context
+
     options = _one_run(kwargs)
     document = load_document(options)
     data, _ = template_context(

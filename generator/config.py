@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GeneratorError
-from .pipeline import RECEIVE_CHOICES, Options
+from .options import RECEIVE_CHOICES, Options
 
 CONFIG_FILE = "pyproject.toml"
 # The TOML key of each setting, and the Options field it sets.

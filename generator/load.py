@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from .errors import SourceLocation, fail
+from .options import DEFAULT_MAX_BYTES
 
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 # An alias can repeat a subtree many times without costing memory in PyYAML, but
 # every later walk of the tree pays for each repetition ("billion laughs").
 MAX_EXPANDED_NODES = 2_000_000

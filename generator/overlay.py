@@ -28,12 +28,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
-
-import jinja2
-import jinja2.meta
+from typing import TYPE_CHECKING, Any
 
 from .errors import GeneratorError
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE_SUFFIX = ".jinja"
 BUILTIN_PREFIX = "builtin"
@@ -93,6 +93,9 @@ def make_environment(
     templates: TemplateSet, filters: Mapping[str, Callable[..., Any]]
 ) -> jinja2.Environment:
     """Build the Jinja environment: strict undefined, overlays before built-ins."""
+    # Imported here so that reading options and fingerprints stays light.
+    import jinja2
+
     builtin = jinja2.FileSystemLoader(str(templates.builtin))
     loader = jinja2.ChoiceLoader(
         [
@@ -130,6 +133,8 @@ def _strict(function: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(function)
     def strict(value: Any, *args: Any, **kwargs: Any) -> Any:
+        import jinja2
+
         if isinstance(value, jinja2.Undefined):
             str(value)  # StrictUndefined raises UndefinedError, naming the value
         return function(value, *args, **kwargs)
@@ -250,6 +255,8 @@ def _render_one(
 
 def _item_kind(environment: jinja2.Environment, path: Path, name: str) -> str:
     """Return which list a per-item file name iterates over."""
+    import jinja2.meta
+
     variables = jinja2.meta.find_undeclared_variables(environment.parse(name))
     kinds = sorted(variables & set(ITEM_KINDS))
     if len(kinds) != 1:
@@ -273,6 +280,8 @@ def _checked_name(path: Path, name: str) -> str:
 
 def _template_error(error: Exception, path: Path, known: set[str]) -> GeneratorError:
     """Return one line naming the template file and line where `error` arose."""
+    import jinja2
+
     if isinstance(error, jinja2.TemplateSyntaxError):
         where = f"{_shown(error.filename or str(path))}:{error.lineno}"
     else:

@@ -6,72 +6,28 @@ decides the names that appear in the output (package, header, command).
 
 from __future__ import annotations
 
-import keyword
 import os
-import re
 import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Diagnostic, InputError, fail
 from .fingerprint import digest, input_fingerprints
-from .load import DEFAULT_MAX_BYTES, load_file
+from .load import load_file
 from .models import generate_models
-from .naming import is_identifier, snake_case
+from .naming import is_identifier
 from .normalize import Document, normalize
-from .overlay import TemplateSet
+from .options import (
+    HIDDEN_MODULES,
+    MAX_PACKAGE_LENGTH,
+    Options,
+    default_package,
+)
 from .progress import Report, messages_step, silent
-from .render import Origin, builtin_templates, render_package
+from .render import Origin, render_package
 from .resolve import Resolver
 from .validate import check_meaning, validate_document
 from .write import manifest_bytes, manifest_name
-
-RECEIVE_CHOICES = ("publish", "subscribe")
-# File systems limit a name to 255 bytes, and the manifest adds to the name.
-MAX_PACKAGE_LENGTH = 100
-# Modules that a package of the same name would hide from the generated code:
-# the standard library and the libraries that the generated files import.
-HIDDEN_MODULES = frozenset(sys.stdlib_module_names) | {
-    "email_validator",
-    "httpx",
-    "hypothesis",
-    "hypothesis_jsonschema",
-    "jsonschema",
-    "psycopg",
-    "psycopg_pool",
-    "pydantic",
-    "pydantic_core",
-    "pytest",
-    "starlette",
-    "uvicorn",
-}
-
-
-@dataclass(frozen=True)
-class Options:
-    """The inputs of one `generate` or `check` run."""
-
-    spec: Path
-    output: Path
-    package: str | None = None
-    receive: str = "publish"
-    allow_outside_refs: bool = False
-    max_spec_bytes: int = DEFAULT_MAX_BYTES
-    idempotency_keys: tuple[tuple[str, str], ...] = ()
-    """Pairs of message name and the payload property that identifies it."""
-    templates: tuple[Path, ...] = ()
-    """Overlay template folders, searched in order before the built-in ones."""
-    filters: Path | None = None
-    """Python file whose FILTERS and GLOBALS dicts templates can use."""
-
-    @property
-    def package_name(self) -> str:
-        return self.package or default_package(self.spec)
-
-    def template_set(self) -> TemplateSet:
-        builtin = builtin_templates()
-        return TemplateSet(builtin.builtin, self.templates, self.filters)
 
 
 @dataclass(frozen=True)
@@ -82,20 +38,6 @@ class Build:
     manifest: str
     files: dict[str, bytes]
     warnings: tuple[Diagnostic, ...]
-
-
-def default_package(spec: Path) -> str:
-    """Name the package after the spec file: `shop-asyncapi.yml` is `shop`."""
-    stem = spec.name
-    for suffix in (".yaml", ".yml", ".json"):
-        stem = stem.removesuffix(suffix)
-    stem = re.sub(r"[-_.]?asyncapi$", "", stem, flags=re.IGNORECASE) or stem
-    name = snake_case(stem, fallback="api")
-    # A package named like a standard module (http, email, queue) would hide
-    # that module from everything the receiver imports.
-    if name in HIDDEN_MODULES or keyword.iskeyword(name):
-        name += "_api"
-    return name
 
 
 def load_document(options: Options) -> Document:

@@ -20,7 +20,6 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,10 @@ from .errors import Diagnostic, InputError, SourceLocation, fail
 from .load import plain
 from .naming import snake_case
 from .normalize import Document
+from .options import builtin_template_folder
 from .overlay import TemplateSet, render_all
 from .samples import Sample, Samples
 
-PACKAGE_TEMPLATES = "package"
 # Files the tool writes from data, not from templates, inside the package.
 WRITTEN_BY_TOOL = ("schema.json", "tests/samples.json")
 
@@ -50,11 +49,6 @@ class Origin:
             " DO NOT EDIT.\n"
             f"{comment} Regenerate with: {self.command}\n"
         )
-
-
-def templates_root() -> Path:
-    """Return the folder of the built-in templates shipped with the tool."""
-    return Path(str(resources.files("generator.templates")))
 
 
 def build_context(
@@ -282,7 +276,7 @@ def render_package(
 
 def builtin_templates() -> TemplateSet:
     """Return the built-in templates alone, with no overlay."""
-    return TemplateSet(templates_root() / PACKAGE_TEMPLATES)
+    return TemplateSet(builtin_template_folder())
 
 
 def format_python(texts: Mapping[str, str], *, models: str) -> dict[str, str]:

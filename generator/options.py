@@ -1,0 +1,89 @@
+"""The options of one run, kept apart from the pipeline so that they load fast.
+
+`check` reads its configuration and compares fingerprints before it knows
+whether it must render at all, so this module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .naming import snake_case
+from .overlay import TemplateSet
+
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+PACKAGE_TEMPLATES = "package"
+
+RECEIVE_CHOICES = ("publish", "subscribe")
+# File systems limit a name to 255 bytes, and the manifest adds to the name.
+MAX_PACKAGE_LENGTH = 100
+# Modules that a package of the same name would hide from the generated code:
+# the standard library and the libraries that the generated files import.
+HIDDEN_MODULES = frozenset(sys.stdlib_module_names) | {
+    "email_validator",
+    "httpx",
+    "hypothesis",
+    "hypothesis_jsonschema",
+    "jsonschema",
+    "psycopg",
+    "psycopg_pool",
+    "pydantic",
+    "pydantic_core",
+    "pytest",
+    "starlette",
+    "uvicorn",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """The inputs of one `generate` or `check` run."""
+
+    spec: Path
+    output: Path
+    package: str | None = None
+    receive: str = "publish"
+    allow_outside_refs: bool = False
+    max_spec_bytes: int = DEFAULT_MAX_BYTES
+    idempotency_keys: tuple[tuple[str, str], ...] = ()
+    """Pairs of message name and the payload property that identifies it."""
+    templates: tuple[Path, ...] = ()
+    """Overlay template folders, searched in order before the built-in ones."""
+    filters: Path | None = None
+    """Python file whose FILTERS and GLOBALS dicts templates can use."""
+
+    @property
+    def package_name(self) -> str:
+        return self.package or default_package(self.spec)
+
+    def template_set(self) -> TemplateSet:
+        return TemplateSet(builtin_template_folder(), self.templates, self.filters)
+
+
+def default_package(spec: Path) -> str:
+    """Name the package after the spec file: `shop-asyncapi.yml` is `shop`."""
+    stem = spec.name
+    for suffix in (".yaml", ".yml", ".json"):
+        stem = stem.removesuffix(suffix)
+    stem = re.sub(r"[-_.]?asyncapi$", "", stem, flags=re.IGNORECASE) or stem
+    name = snake_case(stem, fallback="api")
+    # A package named like a standard module (http, email, queue) would hide
+    # that module from everything the receiver imports.
+    if name in HIDDEN_MODULES or keyword.iskeyword(name):
+        name += "_api"
+    return name
+
+
+def templates_root() -> Path:
+    """Return the folder of the built-in templates shipped with the tool."""
+    return Path(str(resources.files("generator.templates")))
+
+
+def builtin_template_folder() -> Path:
+    """Return the folder of the built-in package templates."""
+    return templates_root() / PACKAGE_TEMPLATES
