@@ -32,6 +32,8 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from .store import (
+    QUARANTINE_COLUMNS,
+    ROW_COLUMNS,
     STATUSES,
     InboxNotFoundError,
     InboxRow,
@@ -42,6 +44,8 @@ from .store import (
     StoreResult,
     dedup_key,
     format_timestamp,
+    inbox_row,
+    quarantined_row,
     redact_url,
 )
 
@@ -103,11 +107,6 @@ CREATE TABLE quarantine (
     ),
 )
 
-_COLUMNS = (
-    "id, message, operation_id, received_at, body, headers, body_sha256, status, "
-    "attempts, last_error, next_attempt_at, handled_at"
-)
-_QUARANTINE_COLUMNS = "id, operation_id, received_at, body, headers, problem"
 
 # The inner SELECT locks the oldest claimable row and skips rows that another
 # transaction is claiming at the same moment. Lease times use the server's
@@ -123,7 +122,7 @@ WHERE id = (
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING {_COLUMNS}
+RETURNING {ROW_COLUMNS}
 """
 
 
@@ -301,7 +300,7 @@ class PostgresStore:
         claimed, _ = await self._execute(
             _CLAIM, {"claimant": self.claimant, "lease": self.lease, "now": now}
         )
-        return _row(claimed[0]) if claimed else None
+        return inbox_row(claimed[0], format_timestamp) if claimed else None
 
     async def earliest_pending_attempt(self) -> datetime | None:
         # A row claimed by a live worker becomes claimable when its lease ends.
@@ -403,21 +402,22 @@ class PostgresAdmin:
     def list_rows(self, *, status: str | None, limit: int) -> list[InboxRow]:
         if status is None:
             rows, _ = self._execute(
-                f"SELECT {_COLUMNS} FROM messages ORDER BY id DESC LIMIT %s", (limit,)
+                f"SELECT {ROW_COLUMNS} FROM messages ORDER BY id DESC LIMIT %s",
+                (limit,),
             )
         else:
             rows, _ = self._execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE status = %s "
+                f"SELECT {ROW_COLUMNS} FROM messages WHERE status = %s "
                 "ORDER BY id DESC LIMIT %s",
                 (status, limit),
             )
-        return [_row(values) for values in rows]
+        return [inbox_row(values, format_timestamp) for values in rows]
 
     def get_row(self, row_id: int) -> InboxRow | None:
         rows, _ = self._execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE id = %s", (row_id,)
+            f"SELECT {ROW_COLUMNS} FROM messages WHERE id = %s", (row_id,)
         )
-        return _row(rows[0]) if rows else None
+        return inbox_row(rows[0], format_timestamp) if rows else None
 
     def count_by_status(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
@@ -446,16 +446,16 @@ class PostgresAdmin:
 
     def list_quarantine(self, limit: int) -> list[QuarantinedRow]:
         rows, _ = self._execute(
-            f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine ORDER BY id DESC LIMIT %s",
+            f"SELECT {QUARANTINE_COLUMNS} FROM quarantine ORDER BY id DESC LIMIT %s",
             (limit,),
         )
-        return [_quarantined(values) for values in rows]
+        return [quarantined_row(values, format_timestamp) for values in rows]
 
     def get_quarantine(self, row_id: int) -> QuarantinedRow | None:
         rows, _ = self._execute(
-            f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine WHERE id = %s", (row_id,)
+            f"SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = %s", (row_id,)
         )
-        return _quarantined(rows[0]) if rows else None
+        return quarantined_row(rows[0], format_timestamp) if rows else None
 
     def purge_quarantine(self, row_id: int) -> bool:
         _, count = self._execute("DELETE FROM quarantine WHERE id = %s", (row_id,))
@@ -470,49 +470,6 @@ class PostgresAdmin:
             return rows, cursor.rowcount
         except psycopg.Error as error:
             raise _storage_error(self.url, error) from error
-
-
-def _row(values: tuple[Any, ...]) -> InboxRow:
-    (
-        row_id,
-        message,
-        operation_id,
-        received_at,
-        body,
-        headers,
-        body_sha256,
-        status,
-        attempts,
-        last_error,
-        next_attempt_at,
-        handled_at,
-    ) = values
-    return InboxRow(
-        id=int(row_id),
-        message=str(message),
-        operation_id=str(operation_id),
-        received_at=format_timestamp(received_at),
-        body=bytes(body),
-        headers=dict(json.loads(headers)),
-        body_sha256=str(body_sha256),
-        status=str(status),
-        attempts=int(attempts),
-        last_error=None if last_error is None else str(last_error),
-        next_attempt_at=format_timestamp(next_attempt_at),
-        handled_at=None if handled_at is None else format_timestamp(handled_at),
-    )
-
-
-def _quarantined(values: tuple[Any, ...]) -> QuarantinedRow:
-    row_id, operation_id, received_at, body, headers, problem = values
-    return QuarantinedRow(
-        id=int(row_id),
-        operation_id=str(operation_id),
-        received_at=format_timestamp(received_at),
-        body=bytes(body),
-        headers=dict(json.loads(headers)),
-        problem=dict(json.loads(problem)),
-    )
 
 
 def _storage_error(url: str, error: psycopg.Error) -> StorageError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +133,66 @@ class QuarantinedRow:
             "problem": self.problem,
             "body": body,
         }
+
+
+ROW_COLUMNS: Final = (
+    "id, message, operation_id, received_at, body, headers, body_sha256, status, "
+    "attempts, last_error, next_attempt_at, handled_at"
+)
+"""Columns of the messages table in the order that `inbox_row` reads them."""
+QUARANTINE_COLUMNS: Final = "id, operation_id, received_at, body, headers, problem"
+"""Columns of the quarantine table in the order that `quarantined_row` reads."""
+
+
+def inbox_row(values: Sequence[Any], timestamp: Callable[[Any], str] = str) -> InboxRow:
+    """Build an InboxRow from ROW_COLUMNS values.
+
+    `timestamp` turns a stored time into text: SQLite stores text already,
+    while PostgreSQL returns datetime objects.
+    """
+    (
+        row_id,
+        message,
+        operation_id,
+        received_at,
+        body,
+        headers,
+        body_sha256,
+        status,
+        attempts,
+        last_error,
+        next_attempt_at,
+        handled_at,
+    ) = values
+    return InboxRow(
+        id=int(row_id),
+        message=str(message),
+        operation_id=str(operation_id),
+        received_at=timestamp(received_at),
+        body=bytes(body),
+        headers=dict(json.loads(headers)),
+        body_sha256=str(body_sha256),
+        status=str(status),
+        attempts=int(attempts),
+        last_error=None if last_error is None else str(last_error),
+        next_attempt_at=timestamp(next_attempt_at),
+        handled_at=None if handled_at is None else timestamp(handled_at),
+    )
+
+
+def quarantined_row(
+    values: Sequence[Any], timestamp: Callable[[Any], str] = str
+) -> QuarantinedRow:
+    """Build a QuarantinedRow from QUARANTINE_COLUMNS values."""
+    row_id, operation_id, received_at, body, headers, problem = values
+    return QuarantinedRow(
+        id=int(row_id),
+        operation_id=str(operation_id),
+        received_at=timestamp(received_at),
+        body=bytes(body),
+        headers=dict(json.loads(headers)),
+        problem=dict(json.loads(problem)),
+    )
 
 
 def utc_now() -> datetime:

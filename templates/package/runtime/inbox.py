@@ -14,9 +14,11 @@ import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from .store import (
+    QUARANTINE_COLUMNS,
+    ROW_COLUMNS,
     STATUSES,
     InboxNotFoundError,
     InboxRow,
@@ -26,6 +28,8 @@ from .store import (
     StoreResult,
     dedup_key,
     format_timestamp,
+    inbox_row,
+    quarantined_row,
 )
 
 SCHEMA_VERSION: Final = 2
@@ -60,11 +64,6 @@ CREATE TABLE IF NOT EXISTS quarantine (
     UNIQUE (operation_id, body_sha256)
 );
 """
-
-_COLUMNS = (
-    "id, message, operation_id, received_at, body, headers, body_sha256, status, "
-    "attempts, last_error, next_attempt_at, handled_at"
-)
 
 
 def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
@@ -210,11 +209,11 @@ def purge_finished(connection: sqlite3.Connection, row_id: int) -> bool:
 def next_due(connection: sqlite3.Connection, now: datetime) -> InboxRow | None:
     """Return the pending row with the lowest id whose next attempt is due."""
     found = connection.execute(
-        f"SELECT {_COLUMNS} FROM messages "
+        f"SELECT {ROW_COLUMNS} FROM messages "
         "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 1",
         (format_timestamp(now),),
     ).fetchone()
-    return None if found is None else _row(found)
+    return None if found is None else inbox_row(found)
 
 
 def earliest_pending_attempt(connection: sqlite3.Connection) -> datetime | None:
@@ -230,9 +229,9 @@ def earliest_pending_attempt(connection: sqlite3.Connection) -> datetime | None:
 def get_row(connection: sqlite3.Connection, row_id: int) -> InboxRow | None:
     """Return one row by id."""
     found = connection.execute(
-        f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (row_id,)
+        f"SELECT {ROW_COLUMNS} FROM messages WHERE id = ?", (row_id,)
     ).fetchone()
-    return None if found is None else _row(found)
+    return None if found is None else inbox_row(found)
 
 
 def list_rows(
@@ -241,15 +240,15 @@ def list_rows(
     """Return up to `limit` rows, newest first, optionally with one status."""
     if status is None:
         found = connection.execute(
-            f"SELECT {_COLUMNS} FROM messages ORDER BY id DESC LIMIT ?", (limit,)
+            f"SELECT {ROW_COLUMNS} FROM messages ORDER BY id DESC LIMIT ?", (limit,)
         ).fetchall()
     else:
         found = connection.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE status = ? "
+            f"SELECT {ROW_COLUMNS} FROM messages WHERE status = ? "
             "ORDER BY id DESC LIMIT ?",
             (status, limit),
         ).fetchall()
-    return [_row(values) for values in found]
+    return [inbox_row(values) for values in found]
 
 
 def count_by_status(connection: sqlite3.Connection) -> dict[str, int]:
@@ -260,37 +259,6 @@ def count_by_status(connection: sqlite3.Connection) -> dict[str, int]:
     ):
         counts[str(status)] = int(count)
     return counts
-
-
-def _row(values: tuple[Any, ...]) -> InboxRow:
-    (
-        row_id,
-        message,
-        operation_id,
-        received_at,
-        body,
-        headers,
-        body_sha256,
-        status,
-        attempts,
-        last_error,
-        next_attempt_at,
-        handled_at,
-    ) = values
-    return InboxRow(
-        id=int(row_id),
-        message=str(message),
-        operation_id=str(operation_id),
-        received_at=str(received_at),
-        body=bytes(body),
-        headers=dict(json.loads(headers)),
-        body_sha256=str(body_sha256),
-        status=str(status),
-        attempts=int(attempts),
-        last_error=None if last_error is None else str(last_error),
-        next_attempt_at=str(next_attempt_at),
-        handled_at=None if handled_at is None else str(handled_at),
-    )
 
 
 def insert_quarantine(
@@ -322,11 +290,10 @@ def insert_quarantine(
 def list_quarantine(connection: sqlite3.Connection, limit: int) -> list[QuarantinedRow]:
     """Return quarantined bodies, newest first."""
     rows = connection.execute(
-        "SELECT id, operation_id, received_at, body, headers, problem "
-        "FROM quarantine ORDER BY id DESC LIMIT ?",
+        f"SELECT {QUARANTINE_COLUMNS} FROM quarantine ORDER BY id DESC LIMIT ?",
         (limit,),
     ).fetchall()
-    return [_quarantined(row) for row in rows]
+    return [quarantined_row(row) for row in rows]
 
 
 def get_quarantine(
@@ -334,11 +301,10 @@ def get_quarantine(
 ) -> QuarantinedRow | None:
     """Return one quarantined body, or None."""
     row = connection.execute(
-        "SELECT id, operation_id, received_at, body, headers, problem "
-        "FROM quarantine WHERE id = ?",
+        f"SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = ?",
         (row_id,),
     ).fetchone()
-    return None if row is None else _quarantined(row)
+    return None if row is None else quarantined_row(row)
 
 
 def purge_quarantine(connection: sqlite3.Connection, row_id: int) -> bool:
@@ -346,14 +312,3 @@ def purge_quarantine(connection: sqlite3.Connection, row_id: int) -> bool:
     cursor = connection.execute("DELETE FROM quarantine WHERE id = ?", (row_id,))
     connection.commit()
     return cursor.rowcount == 1
-
-
-def _quarantined(row: Any) -> QuarantinedRow:
-    return QuarantinedRow(
-        id=int(row[0]),
-        operation_id=str(row[1]),
-        received_at=str(row[2]),
-        body=bytes(row[3]),
-        headers=dict(json.loads(row[4])),
-        problem=dict(json.loads(row[5])),
-    )
