@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 from realtor_connections_plus.runtime.testing import running_receiver
 
+from .test_receiver_faults import lead_body
+
 PACKAGE = "realtor_connections_plus"
 API_KEY = "operations-test-key"
 HANDLER_MODULE = "slow_recording_handler"
@@ -50,16 +52,6 @@ class SlowHandler:
         _append("start " + payload.lead_id)
         _append("end " + payload.lead_id)
 """
-
-
-def lead_body(lead_id: str) -> bytes:
-    lead = {
-        "lead_id": lead_id,
-        "role": "buyer",
-        "contact": {"email": "a@example.com"},
-        "timestamp": "2026-12-04T10:15:00Z",
-    }
-    return json.dumps(lead).encode("utf-8")
 
 
 def receiver_env(folder: Path, **extra: str) -> dict[str, str]:
