@@ -10,9 +10,10 @@ The groups, each run side by side with its rivals interleaved, so that load
 from other processes on the machine falls on all of them alike:
 
 - **realtor**: `asyncapi-gen generate` on the Realtor spec, against
-  datamodel-code-generator alone on the same payload schemas (the floor for the
-  model step) and, when Node.js and npm are present, the AsyncAPI CLI's Python
-  model generation, installed from the npm registry into bench/.node.
+  datamodel-code-generator alone on the same payload schemas, which is the
+  floor for the model step. When Node.js and npm are present, the AsyncAPI
+  CLI's Python model generation runs too, installed from the npm registry into
+  bench/.node.
 - **check**: `asyncapi-gen check` on an unchanged tree against a full
   `generate` into an empty folder.
 - **package**: the import time of the generated models and app modules, and

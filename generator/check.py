@@ -45,7 +45,7 @@ def compare(
             continue
         actual = target.read_bytes()
         if actual != content:
-            # The manifest's digests say nothing a reader can act on.
+            # A diff of the manifest's digests gives a reader nothing to act on.
             diff = "" if name == manifest else _diff(f"{shown}/{name}", actual, content)
             report.stale[name] = diff
     manifests = read_manifests(output)

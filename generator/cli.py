@@ -27,7 +27,7 @@ from .write import write_tree
 
 # The pipeline (jinja2, jsonschema, datamodel-code-generator) is imported
 # inside the commands that render, so that `check` on an unchanged tree
-# answers from the fingerprints without loading it.
+# decides from the fingerprints alone, without loading it.
 
 DEFAULT_OUTPUT = Path("generated")
 

@@ -2,11 +2,11 @@
 
 The manifest records a SHA-256 digest of every input: each spec file the
 refs reach, each template folder (built-in and overlays) and the filters file.
-It also records the options that change the output, the version of
-asyncapi-gen and a digest of its own modules (so an edit to the tool counts
-even before a release), the versions of the two libraries whose output ends
-up in the files (datamodel-code-generator and ruff), and the digest of every
-output file.
+It also records the options that change the output, and the digest of every
+output file. For the tool itself it records the asyncapi-gen version and a
+digest of its own modules, so an edit to the tool counts before a release,
+and the versions of the two libraries whose output ends up in the files
+(datamodel-code-generator and ruff).
 When all of them still match, the output is what a full render would produce,
 so `check` can answer at once.
 

@@ -328,7 +328,8 @@ class _FastCoreSchemaLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # t
     1,000-message spec from bench/synth.py.
 
     NOTE: libyaml and the Python parser may differ on rare edge cases of YAML
-    syntax; a document only libyaml rejects is parsed again by the Python one.
+    syntax. A document that only libyaml rejects is parsed again by the Python
+    parser, so such a case costs time but not a wrong verdict.
     """
 
     display_name = "<spec>"

@@ -542,7 +542,7 @@ def _lines(code: str) -> list[str]:
 
 
 def _escaped_strings(code: str) -> str:
-    """Rewrite each string literal that holds an unsafe character with escapes.
+    """Rewrite each string literal that contains an unsafe character with escapes.
 
     The later steps edit the code by line and column, so a literal must not
     contain a character that some line splitter counts as a line break.

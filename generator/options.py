@@ -1,6 +1,6 @@
 """The options of one run, kept apart from the pipeline so that they load fast.
 
-`check` reads its configuration and compares fingerprints before it knows
+`check` reads its configuration and compares fingerprints before it can tell
 whether it must render at all, so this module imports nothing heavy.
 """
 

@@ -1,7 +1,7 @@
 """Progress of `generate` and `check` on stderr, shown only in a terminal.
 
-On a large spec the run takes minutes, so a person at a terminal sees which
-step is running, how many messages it covers and a bar over the steps. When
+On a large spec the run takes minutes, so the terminal shows which step is
+running, how many messages it covers and a bar over the steps. When
 stderr is not a terminal (CI logs, pipes, files) nothing extra is written, and
 `--quiet` turns the display off in a terminal too.
 """

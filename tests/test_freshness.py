@@ -135,7 +135,7 @@ def test_input_change_defeats_the_fast_path(ping_repo: Path, change: str) -> Non
 def test_tool_code_edit_defeats_the_fast_path(
     ping_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # An edited module of the tool changes its code digest, as this stands in.
+    # Editing a module of the tool changes its code digest; this fakes that.
     monkeypatch.setattr(fingerprint, "code_digest", lambda: "0" * 64)
     result = run("check")
     assert FAST not in result.output

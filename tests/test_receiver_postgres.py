@@ -163,9 +163,9 @@ def test_two_instances_store_and_handle_once(
 def test_sigkill_one_instance_survivor_takes_over(
     shared_env: dict[str, str], lead_ids: list[str]
 ) -> None:
-    """Kill instance A with SIGKILL mid-run while its handler holds a claim.
+    """Kill instance A with SIGKILL mid-run while its handler has a claim.
 
-    A's handler blocks in its first call, so at the kill A holds that lead's
+    A's handler blocks in its first call, so at the kill A has that lead's
     claim and has finished no handler call. Checks:
     - Every lead was acknowledged by the survivor B and is stored exactly once.
     - Every row ends done: B handles the lead that A had claimed once its

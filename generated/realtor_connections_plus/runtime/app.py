@@ -54,13 +54,15 @@ def create_receiver(
     `settings` defaults to `Settings.from_env(os.environ, schemes,
     signature_header)`, and `signature_header` is used only then. `handler`
     defaults to the object named by RECEIVER_HANDLER. Without either, messages
-    are stored and stay pending. `verifier` checks each authenticated body in
-    place of the HMAC signature check; it defaults to the object named by
-    RECEIVER_SIGNATURE_VERIFIER, then to HMAC when a signing secret is set.
+    are stored and stay pending.
+
+    `verifier` checks each authenticated body in place of the HMAC signature
+    check. It defaults to the object named by RECEIVER_SIGNATURE_VERIFIER, then
+    to HMAC when a signing secret is set.
+
     Every scheme that any route names must have credentials, even one that is
-    only an alternative. Raises ConfigurationError
-    naming the variables to set, and ValueError when a route names an unknown or
-    unsupported scheme.
+    only an alternative. Raises ConfigurationError naming the variables to set,
+    and ValueError when a route names an unknown or unsupported scheme.
     """
     if settings is None:
         settings = Settings.from_env(os.environ, schemes, signature_header)

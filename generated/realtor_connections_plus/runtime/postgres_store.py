@@ -347,8 +347,8 @@ class PostgresStore:
 
     def _log_lost_claim(self, row_id: int, outcome: str) -> None:
         logger.warning(
-            "inbox row %d not marked %s because this worker no longer holds its "
-            "claim: the claim expired and another worker took the row, so its "
+            "inbox row %d not marked %s because this worker lost its claim: "
+            "the claim expired and another worker took the row, so its "
             "handler may run twice; set RECEIVER_CLAIM_TIMEOUT_SECONDS above the "
             "longest handler call",
             row_id,

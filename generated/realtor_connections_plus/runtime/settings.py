@@ -109,12 +109,7 @@ class Settings:
             credential_env_vars={scheme.key: scheme.env_var for scheme in schemes},
             signing_secret=secret.encode("utf-8") if secret else None,
             signature_header=header or signature_header,
-            signature_algorithm=_choice(
-                environ,
-                "RECEIVER_SIGNATURE_ALGORITHM",
-                SIGNATURE_ALGORITHMS,
-                DEFAULT_SIGNATURE_ALGORITHM,
-            ),
+            signature_algorithm=signature_algorithm_from_env(environ),
             signature_verifier_reference=verifier or None,
             handler_reference=handler or None,
             max_body_bytes=_positive_int(
@@ -151,6 +146,19 @@ class Settings:
                 f"missing credentials: set {names} to the comma-separated list of "
                 "accepted credentials"
             )
+
+
+def signature_algorithm_from_env(environ: Mapping[str, str]) -> str:
+    """Return RECEIVER_SIGNATURE_ALGORITHM in lower case, or the default.
+
+    Raises ConfigurationError for a name outside SIGNATURE_ALGORITHMS.
+    """
+    return _choice(
+        environ,
+        "RECEIVER_SIGNATURE_ALGORITHM",
+        SIGNATURE_ALGORITHMS,
+        DEFAULT_SIGNATURE_ALGORITHM,
+    )
 
 
 def import_reference(variable: str, reference: str) -> Any:

@@ -2,7 +2,7 @@
 # Regenerate with: asyncapi-gen generate specs/realtor-connections-plus-asyncapi.yml --output generated --idempotency-key BuyerLead=lead_id --idempotency-key SellerLead=lead_id
 """The receiver's storage interface, its records, and how a store is chosen.
 
-The endpoint and the worker see only `Store`, and the command line sees only
+The endpoint and the worker use only `Store`, and the command line uses only
 `StoreAdmin`. Two implementations exist: SQLite (`sqlite_store`, the default,
 for one receiver process) and PostgreSQL (`postgres_store`, for several
 receiver instances sharing one inbox). `open_store` and `open_admin` pick one
@@ -277,7 +277,7 @@ class Store(Protocol):
     ) -> None:
         """Record a failed handler call; without a next attempt the row is dead.
 
-        Like `mark_done`, it applies only while this store holds the claim.
+        Like `mark_done`, it applies only while this store has the claim.
         """
         ...
 

@@ -5,7 +5,7 @@
 Delivery to the handler is at least once. A row is marked done only after the
 handler returns, so a crash between the two runs the handler again on restart.
 
-Each row is claimed before its handler runs. The PostgreSQL store holds the
+Each row is claimed before its handler runs. The PostgreSQL store keeps the
 claim for RECEIVER_CLAIM_TIMEOUT_SECONDS, so several receiver instances can
 share one inbox. The SQLite store does not claim rows, so it locks its file
 for one receiver process instead.

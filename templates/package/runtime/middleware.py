@@ -107,8 +107,9 @@ class AccessLogMiddleware:
 def _key_value(key: object) -> object:
     """Return the idempotency key for a JSON log record.
 
-    A string key is given as the string itself, cut to MAX_LOGGED_KEY_LENGTH,
-    so that a collector can match it; other JSON values as their JSON text.
+    A string key is returned as the string itself, cut to MAX_LOGGED_KEY_LENGTH,
+    so that a log collector can match it. Other JSON values are returned as
+    their JSON text.
     """
     if not isinstance(key, str):
         return None

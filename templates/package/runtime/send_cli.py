@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
-from .settings import SIGNATURE_ALGORITHMS
+from .settings import ConfigurationError, signature_algorithm_from_env
 from .spec import SecuritySchemeSpec
 
 SENDER_COMMANDS: Final = ("send", "simulate")
@@ -134,28 +134,23 @@ def run_sender_command(args: argparse.Namespace, package: str) -> int:
             f"error: unknown message {message!r}; use one of {choices}", file=sys.stderr
         )
         return EXIT_USAGE
+
+    # The receiver's own variables, so that both sides sign the same way.
     try:
         credentials = _credentials(args, module.SECURITY_SCHEMES, os.environ)
-    except ValueError as error:
+        algorithm = signature_algorithm_from_env(os.environ)
+    except (ValueError, ConfigurationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     secret = args.signing_secret or os.environ.get("RECEIVER_SIGNING_SECRET") or None
-    # The receiver's own variables, so that both sides sign the same way.
-    algorithm = os.environ.get("RECEIVER_SIGNATURE_ALGORITHM", "").strip().lower()
-    if algorithm and algorithm not in SIGNATURE_ALGORITHMS:
-        print(
-            f"error: invalid RECEIVER_SIGNATURE_ALGORITHM={algorithm!r}: set one "
-            f"of {', '.join(SIGNATURE_ALGORITHMS)}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+    header = os.environ.get("RECEIVER_SIGNATURE_HEADER", "").strip() or None
     options = {
         "credentials": credentials,
         "signing_secret": secret,
-        "signature_header": os.environ.get("RECEIVER_SIGNATURE_HEADER", "").strip()
-        or None,
-        "signature_algorithm": algorithm or "sha256",
+        "signature_header": header,
+        "signature_algorithm": algorithm,
     }
+
     key = names[message] if message is not None else None
     if args.command == "send":
         assert key is not None

@@ -132,7 +132,7 @@ def _lock_inbox(path: Path) -> IO[bytes]:
 
     The SQLite store does not claim rows, so two receivers on one file would
     each hand every message to their handler. The lock ends with the process.
-    Raises StorageError when another process holds it.
+    Raises StorageError when another process has the lock.
     """
     lock_path = path.with_name(path.name + ".lock")
     try:

@@ -1,6 +1,6 @@
 """The receiver's storage interface, its records, and how a store is chosen.
 
-The endpoint and the worker see only `Store`, and the command line sees only
+The endpoint and the worker use only `Store`, and the command line uses only
 `StoreAdmin`. Two implementations exist: SQLite (`sqlite_store`, the default,
 for one receiver process) and PostgreSQL (`postgres_store`, for several
 receiver instances sharing one inbox). `open_store` and `open_admin` pick one
@@ -275,7 +275,7 @@ class Store(Protocol):
     ) -> None:
         """Record a failed handler call; without a next attempt the row is dead.
 
-        Like `mark_done`, it applies only while this store holds the claim.
+        Like `mark_done`, it applies only while this store has the claim.
         """
         ...
 
