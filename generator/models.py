@@ -6,11 +6,13 @@ where the schema allows them (JSON Schema allows them unless it says otherwise,
 so the step makes that explicit before the library sees the schema), and
 pydantic's MISSING sentinel for optional fields, so an
 absent field is omissible while an explicit null is still rejected unless the
-schema allows null. The library runs in-process, once for the whole document.
+schema allows null.
 
-TODO: call the library on batches of payload classes for large specs. One call
-on the 5,000-message spec from bench/synth.py needs 1.4 GiB, so `generate`
-cannot stay under 1 GiB there, while the Realtor output must not change.
+The library runs in-process. Its memory grows with the number of schemas in
+one call (1.4 GiB for the 5,000-message spec from bench/synth.py), so a spec
+with more than `BATCH_SIZE` schemas in `$defs` is generated in batches, each
+with the schemas it refers to, and the modules are merged class by class. A
+spec under that size, like the Realtor spec, gets exactly one call.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import json
 import tokenize
 import unicodedata
 import warnings
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from datamodel_code_generator import InputFileType, PythonVersion, generate
 from datamodel_code_generator.enums import DataModelType
@@ -31,6 +34,9 @@ from .naming import pascal_case, unique
 from .normalize import Document
 from .resolve import escape_pointer_token
 from .schemas import RESERVED_CLASS_NAMES
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 _OPTIONS: dict[str, Any] = {
     "input_file_type": InputFileType.JsonSchema,
@@ -58,13 +64,32 @@ def generate_models(document: Document) -> str:
     schema = document.schema_document
     if not schema["$defs"]:
         return '"""This spec has no message payloads, so there are no models."""\n'
+    prepared, origins = _library_call(prepare_schema, schema)
+    modules = [
+        _finished(_library_call(_library_module, batch), schema, origins)
+        for batch in _batches(prepared, origins)
+    ]
+    try:
+        code = merge_modules(modules)
+    except _Clash:
+        # Two batches made different classes of one name: a name that the
+        # library chose itself, for a schema that the hoisting step left
+        # inline. Only one call for everything names such classes apart.
+        modules = [_finished(_library_call(_library_module, prepared), schema, origins)]
+        code = modules[0]
+    _check_class_names(modules, document)
+    return code + _unions(document)
+
+
+def _library_call(function: Callable[[_T], _R], argument: _T) -> _R:
     with warnings.catch_warnings():
         # The library warns about options it considers experimental; the output
         # is checked by the generated contract tests instead.
         warnings.simplefilter("ignore")
         try:
-            prepared, origins = prepare_schema(schema)
-            code = generate(json.dumps(prepared), **_OPTIONS)
+            return function(argument)
+        except InputError:
+            raise
         except Exception as error:  # the library has no single base error
             raise InputError(
                 [
@@ -75,16 +100,133 @@ def generate_models(document: Document) -> str:
                     )
                 ]
             ) from error
+
+
+def _library_module(schema: dict[str, Any]) -> str:
+    code = generate(json.dumps(schema), **_OPTIONS)
     if not isinstance(code, str):
         raise InputError(
             [Diagnostic("datamodel-code-generator returned no single module")]
         )
+    return code
+
+
+def _finished(code: str, schema: dict[str, Any], origins: dict[str, str]) -> str:
+    """Apply this step's edits to one module from the library.
+
+    Each edit works class by class, so a class comes out the same in every
+    batch that contains it.
+    """
     code = _escaped_strings(_strip_banner(code))
     code = code.replace(_EXPERIMENTAL_MISSING, _MISSING)
     code = _kept_formats(_with_alias_imports(code))
-    code = _schema_rules(code, schema, origins)
-    _check_class_names(code, document)
-    return code + _unions(document)
+    return _schema_rules(code, schema, origins)
+
+
+# Top-level schemas per call of the library. Each batch also carries every
+# schema that its own schemas refer to, so shared schemas are generated again
+# in each batch that uses them, and the merge keeps one copy. The syntax tree
+# passes above also run per batch: a tree of the whole module of a
+# 5,000-message spec takes hundreds of MiB.
+BATCH_SIZE = 250
+
+
+def _batches(
+    prepared: dict[str, Any], origins: dict[str, str]
+) -> Iterator[dict[str, Any]]:
+    """Yield the schema documents to give the library, one call each."""
+    definitions: dict[str, Any] = prepared["$defs"]
+    # A schema of the spec's own sits at "/$defs/<name>"; the hoisting step's
+    # classes sit deeper, and go with the batch of the schema that holds them.
+    roots = [name for name in definitions if origins[name].count("/") == 2]
+    if len(roots) <= BATCH_SIZE:
+        yield prepared
+        return
+    for start in range(0, len(roots), BATCH_SIZE):
+        needed = _referenced(roots[start : start + BATCH_SIZE], definitions)
+        batch = {name: schema for name, schema in definitions.items() if name in needed}
+        yield {**prepared, "$defs": batch}
+
+
+def _refs(schema: Any, found: set[str]) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _refs(item, found)
+    elif isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            # A ref into a schema brings the whole schema along.
+            token = ref.removeprefix("#/$defs/").split("/")[0]
+            found.add(token.replace("~1", "/").replace("~0", "~"))
+        for key, value in schema.items():
+            if key not in _DATA_KEYWORDS:
+                _refs(value, found)
+
+
+def _referenced(names: list[str], definitions: dict[str, Any]) -> set[str]:
+    """Return `names` with every schema that they refer to, directly or not."""
+    needed: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in needed or name not in definitions:
+            continue
+        needed.add(name)
+        found: set[str] = set()
+        _refs(definitions[name], found)
+        pending.extend(found - needed)
+    return needed
+
+
+class _Clash(Exception):
+    """Two batches define one class name differently."""
+
+
+def merge_modules(modules: list[str]) -> str:
+    """Merge modules from the library into one, keeping one copy of each class.
+
+    Imports are gathered (the render step sorts them and drops unused ones),
+    classes and aliases keep the order in which they first appear, and the
+    statements after them (`model_rebuild()` calls) come last, once each.
+    Raises `_Clash` when a name is defined differently in two modules.
+    """
+    if len(modules) == 1:
+        return modules[0]
+    imports: dict[str, None] = {}
+    definitions: dict[str, str] = {}
+    trailing: dict[str, None] = {}
+    for code in modules:
+        lines = _lines(code)
+        for node in ast.parse(code).body:
+            first = min(
+                [node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]
+            )
+            # The last statement of a module may lack its line break.
+            text = "".join(lines[first - 1 : node.end_lineno]).rstrip("\n")
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                imports[text] = None
+                continue
+            name = _defined_name(node)
+            if name is None:
+                trailing[text] = None
+            elif definitions.setdefault(name, text) != text:
+                raise _Clash(name)
+    parts = ["\n".join(imports), *definitions.values(), *trailing]
+    return "\n\n\n".join(parts) + "\n"
+
+
+def _defined_name(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.ClassDef):
+        return node.name
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.target.id
+    if (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    ):
+        return node.targets[0].id
+    return None
 
 
 def _one_line(error: Exception, limit: int = 400) -> str:
@@ -498,14 +640,17 @@ def _inserted_before(class_rules: list[tuple[int, str]]) -> Any:
     return count
 
 
-def _check_class_names(code: str, document: Document) -> None:
+def _check_class_names(modules: list[str], document: Document) -> None:
     """Fail loudly if the library renamed a class that the templates refer to.
 
     A route bound to a renamed class would validate against the wrong model,
     so this is an error rather than a warning.
     """
     defined = {
-        node.name for node in ast.parse(code).body if isinstance(node, ast.ClassDef)
+        node.name
+        for code in modules
+        for node in ast.parse(code).body
+        if isinstance(node, ast.ClassDef)
     }
     missing = sorted(
         {m.payload_class for m in document.messages if m.payload_class} - defined
