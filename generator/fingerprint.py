@@ -18,8 +18,8 @@ contains the output, with forward slashes, as in the file headers.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,26 @@ def code_digest() -> str:
     return hasher.hexdigest()
 
 
+def installed_version(distribution: str) -> str:
+    """Return the installed version of a distribution, as importlib.metadata does.
+
+    Installers name a distribution's metadata folder `<name>-<version>.dist-info`
+    and put it beside its top-level package, so the version is read from that
+    folder's name. Where that does not find exactly one folder,
+    importlib.metadata answers; importing it costs about 20 ms, a fifth of
+    `check` on an unchanged tree.
+    """
+    name = distribution.replace("-", "_")
+    spec = importlib.util.find_spec(name)
+    if spec is not None and spec.origin:
+        found = list(Path(spec.origin).parent.parent.glob(f"{name}-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name.removeprefix(f"{name}-").removesuffix(".dist-info")
+    from importlib import metadata
+
+    return metadata.version(distribution)
+
+
 def input_fingerprints(options: Options, spec_files: list[Path]) -> dict[str, Any]:
     """Return the digests of every input of a run, as the manifest stores them."""
     base = options.output.resolve().parent
@@ -74,7 +94,7 @@ def input_fingerprints(options: Options, spec_files: list[Path]) -> dict[str, An
         "tools": {
             "asyncapi-gen": __version__,
             "asyncapi-gen-code": code_digest(),
-            **{name: metadata.version(name) for name in PINNED_TOOLS},
+            **{name: installed_version(name) for name in PINNED_TOOLS},
         },
         "options": {
             "spec": _relative(options.spec, base),
@@ -121,7 +141,8 @@ def fast_check(options: Options) -> bool:
         if manifest_bytes(package, files, current) != path.read_bytes():
             return False
         return _outputs_match(options.output, files, manifest)
-    except (OSError, metadata.PackageNotFoundError):
+    except (OSError, LookupError):
+        # PackageNotFoundError is a LookupError.
         return False
 
 

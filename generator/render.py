@@ -30,7 +30,7 @@ from .naming import snake_case
 from .normalize import Document
 from .options import builtin_template_folder
 from .overlay import TemplateSet, render_all
-from .samples import Sample, Samples
+from .samples import REMOVED, Sample, Samples, changed_node
 
 # Files the tool writes from data, not from templates, inside the package.
 WRITTEN_BY_TOOL = ("schema.json", "tests/samples.json")
@@ -143,7 +143,7 @@ def build_samples(
     """Return the valid and invalid payloads of each received message."""
     samples = Samples(document.schema_document)
     valid: list[Sample] = []
-    invalid: list[Sample] = []
+    invalid: list[dict[str, Any]] = []
     problems = []
     for message in context["received_messages"]:
         name, cls = message["python_name"], message["payload_class"]
@@ -169,7 +169,13 @@ def build_samples(
         if field:
             good = _distinct_keys(good, field, samples.validator(cls), name)
         valid.extend(good)
-        invalid.extend(samples.invalid(name, cls, good[-1].payload))
+        # Each invalid payload is stored as the valid sample it breaks and the
+        # one node that differs, which the tests put back together: whole
+        # copies made samples.json 225 MB for a spec of 5,000 messages.
+        invalid.extend(
+            _invalid_entry(sample, good[-1])
+            for sample in samples.invalid(name, cls, good[-1].payload)
+        )
     data = {
         "valid": [
             {
@@ -180,17 +186,25 @@ def build_samples(
             }
             for s in valid
         ],
-        "invalid": [
-            {
-                "id": s.test_id,
-                "message": s.message,
-                "payload": s.payload,
-                "pointer": s.pointer,
-            }
-            for s in invalid
-        ],
+        "invalid": invalid,
     }
     return data, problems
+
+
+def _invalid_entry(sample: Sample, base: Sample) -> dict[str, Any]:
+    at, value = changed_node(base.payload, sample.payload)
+    entry: dict[str, Any] = {
+        "id": sample.test_id,
+        "message": sample.message,
+        "pointer": sample.pointer,
+        "base": base.test_id,
+        "at": at,
+    }
+    if value is REMOVED:
+        entry["remove"] = True
+    else:
+        entry["value"] = value
+    return entry
 
 
 def _distinct_keys(
@@ -259,15 +273,20 @@ def render_package(
         {"$comment": _json_header(origin), **document.schema_document}
     )
     texts[f"{package}/{WRITTEN_BY_TOOL[1]}"] = _json_file(
-        {"$comment": _json_header(origin), **context["samples"]}
+        {"$comment": _json_header(origin), **context["samples"]},
+        one_per_line=("invalid",),
     )
     formatted = format_python(
         {k: v for k, v in texts.items() if k.endswith(".py")},
         models=f"{package}/models.py",
     )
     texts.update(formatted)
+    del formatted
     files: dict[str, bytes] = {}
-    for name, text in sorted(texts.items()):
+    for name in sorted(texts):
+        # Each text goes as soon as it is encoded, so that the text and the
+        # bytes of a large spec's package are not held in memory together.
+        text = texts.pop(name)
         if name.endswith(".py"):
             text = origin.header() + text
         files[name] = text.encode("utf-8")
@@ -289,17 +308,17 @@ def format_python(texts: Mapping[str, str], *, models: str) -> dict[str, str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         common = ["--isolated", "--target-version", "py311", "--line-length", "88"]
+        # Unused imports go from the models module only: the library's imports
+        # depend on the schemas, and the union aliases add some that a spec
+        # may not need. The other modules' imports are the templates' own.
+        rules = ["--select", "I"]
+        if models in texts:
+            rules = ["--select", "F401,I", "--per-file-ignores", f"!{models}:F401"]
         steps = [
-            # Unused imports go first, from the models module only: the library's
-            # imports depend on the schemas, and the union aliases add some that
-            # a spec may not need. Sorting imports afterwards closes the gaps.
-            [ruff, "check", "--fix", "--quiet", *common, "--select", "F401", models],
-            [ruff, "check", "--fix", "--quiet", *common, "--select", "I", "."],
+            [ruff, "check", "--fix", "--quiet", *common, *rules, "."],
             [ruff, "format", "--quiet", *common, "."],
         ]
         for command in steps:
-            if models not in texts and models in command:
-                continue
             result = subprocess.run(
                 command, cwd=base, capture_output=True, text=True, check=False
             )
@@ -376,8 +395,38 @@ FILTERS = {
 }
 
 
-def _json_file(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+def _json_file(value: dict[str, Any], *, one_per_line: tuple[str, ...] = ()) -> str:
+    """Return `value` as JSON indented by two spaces, ending in a line break.
+
+    The lists under the top-level keys in `one_per_line` get one item per
+    line. The rest is the text of `json.dumps(value, indent=2)`, encoded one
+    node of the second level at a time: the pure-Python encoder that `indent`
+    needs holds every piece of its output until the end, several times the
+    size of a large document.
+    """
+    out = ["{"]
+    for index, (key, item) in enumerate(value.items()):
+        comma = "," if index < len(value) - 1 else ""
+        name = json.dumps(key, ensure_ascii=False)
+        if isinstance(item, dict | list) and item:
+            opening, closing = ("{", "}") if isinstance(item, dict) else ("[", "]")
+            out.append(f"  {name}: {opening}")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            last = len(item) - 1
+            for position, (child_key, child) in enumerate(pairs):
+                if key in one_per_line:
+                    text = json.dumps(child, ensure_ascii=False)
+                else:
+                    text = json.dumps(child, indent=2, ensure_ascii=False)
+                    text = text.replace("\n", "\n    ")
+                if isinstance(item, dict):
+                    text = f"{json.dumps(child_key, ensure_ascii=False)}: {text}"
+                out.append(f"    {text}{',' if position < last else ''}")
+            out.append(f"  {closing}{comma}")
+        else:
+            out.append(f"  {name}: {json.dumps(item, ensure_ascii=False)}{comma}")
+    out.append("}")
+    return "\n".join(out) + "\n" if value else "{}\n"
 
 
 def _json_header(origin: Origin) -> str:

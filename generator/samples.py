@@ -421,6 +421,59 @@ def _not_in(allowed: list[str]) -> str:
     return candidate
 
 
+REMOVED = object()
+"""The value `changed_node` gives for a property that `changed` leaves out."""
+
+
+def changed_node(base: Any, changed: Any) -> tuple[str, Any]:
+    """Return the JSON pointer and value of the one node where `changed` differs.
+
+    Replacing that node of `base` with the value, or removing it when the value
+    is `REMOVED`, gives `changed` back. The node is the deepest one that covers
+    every difference. Values compare with their types, so `1`, `1.0` and `true`
+    differ.
+    """
+    pointer = ""
+    while True:
+        if isinstance(base, dict) and isinstance(changed, dict):
+            if list(base) == list(changed):
+                keys = [key for key in base if not _same(base[key], changed[key])]
+                if len(keys) == 1:
+                    pointer = _join(pointer, keys[0])
+                    base, changed = base[keys[0]], changed[keys[0]]
+                    continue
+            missing = [key for key in base if key not in changed]
+            if len(missing) == 1 and _same(
+                {k: v for k, v in base.items() if k != missing[0]}, changed
+            ):
+                return _join(pointer, missing[0]), REMOVED
+        elif (
+            isinstance(base, list)
+            and isinstance(changed, list)
+            and len(base) == len(changed)
+        ):
+            indexes = [i for i, item in enumerate(base) if not _same(item, changed[i])]
+            if len(indexes) == 1:
+                pointer = _join(pointer, str(indexes[0]))
+                base, changed = base[indexes[0]], changed[indexes[0]]
+                continue
+        return pointer, changed
+
+
+def _same(first: Any, second: Any) -> bool:
+    if first is second:
+        return True
+    if type(first) is not type(second):
+        return False
+    if isinstance(first, dict):
+        return list(first) == list(second) and all(
+            _same(value, second[key]) for key, value in first.items()
+        )
+    if isinstance(first, list):
+        return len(first) == len(second) and all(map(_same, first, second))
+    return bool(first == second)
+
+
 def _rewrap(wrap: Any, container: dict[str, Any], name: str) -> Any:
     def rebuild(replacement: Any) -> Any:
         return wrap({**container, name: replacement})

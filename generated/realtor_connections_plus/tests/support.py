@@ -9,6 +9,7 @@ spec fails these tests.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import sqlite3
@@ -77,8 +78,44 @@ IDEMPOTENCY: dict[str, str] = {
     "seller_lead": "lead_id",
 }
 
-SAMPLES: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "samples.json").read_text(encoding="utf-8")
+
+def with_payloads(samples: dict[str, Any]) -> dict[str, Any]:
+    """Give each invalid sample its payload, rebuilt from the valid one it breaks.
+
+    samples.json stores an invalid sample as the id of that valid sample
+    (`base`), the JSON pointer of the one node that differs (`at`), and
+    either the node's new value or `"remove": true`. That keeps the file
+    small for large specs.
+    """
+    payloads = {sample["id"]: sample["payload"] for sample in samples["valid"]}
+    for sample in samples["invalid"]:
+        sample["payload"] = changed(payloads[sample["base"]], sample)
+    return samples
+
+
+def changed(document: Any, change: dict[str, Any]) -> Any:
+    """Return a copy of `document` with the node at `change["at"]` replaced or removed."""
+    pointer = change["at"]
+    value = copy.deepcopy(change.get("value"))
+    if not pointer:
+        return value
+    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+    result = copy.deepcopy(document)
+    node = result
+    for token in tokens[:-1]:
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    last = tokens[-1]
+    if change.get("remove"):
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return result
+
+
+SAMPLES: dict[str, Any] = with_payloads(
+    json.loads((Path(__file__).parent / "samples.json").read_text(encoding="utf-8"))
 )
 
 
