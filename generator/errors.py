@@ -23,7 +23,7 @@ import click
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class SourceLocation:
     """A position in a spec file: 1-based line and column, and the JSON pointer."""
 

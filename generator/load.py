@@ -34,6 +34,8 @@ MAX_DEPTH = 200
 class LocatedDict(dict[str, Any]):
     """A mapping from a spec file, with the positions of itself and its values."""
 
+    __slots__ = ("location", "value_locations", "key_locations")
+
     location: SourceLocation
     value_locations: dict[str, SourceLocation]
     key_locations: dict[str, SourceLocation]
@@ -41,6 +43,8 @@ class LocatedDict(dict[str, Any]):
 
 class LocatedList(list[Any]):
     """A sequence from a spec file, with the positions of itself and its items."""
+
+    __slots__ = ("location", "item_locations")
 
     location: SourceLocation
     item_locations: list[SourceLocation]
@@ -293,9 +297,7 @@ def _construct_mapping(loader: _CoreSchemaLoader, node: yaml.MappingNode) -> Any
     yield result
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, bool | int | float) or key is None:
-            key = str(key).lower() if isinstance(key, bool) or key is None else str(key)
+        key = _key_text(loader.construct_object(key_node, deep=True))
         if not isinstance(key, str):
             raise fail("mapping keys must be strings", _mark_location(loader, key_node))
         if key in result:
@@ -306,6 +308,17 @@ def _construct_mapping(loader: _CoreSchemaLoader, node: yaml.MappingNode) -> Any
         result[key] = loader.construct_object(value_node, deep=True)
         result.value_locations[key] = _mark_location(loader, value_node)
         result.key_locations[key] = _mark_location(loader, key_node)
+
+
+def _key_text(key: Any) -> Any:
+    """Return a scalar key as JSON spells it (`true`, `null`, `1`), others as is."""
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return str(key).lower()
+    if isinstance(key, int | float):
+        return str(key)
+    return key
 
 
 def _construct_sequence(loader: _CoreSchemaLoader, node: yaml.SequenceNode) -> Any:
@@ -381,6 +394,10 @@ def _parse_yaml(text: str, name: str) -> Any:
 
 
 def _parse_fast(text: str, name: str) -> Any:
+    try:
+        return _tree_from_events(text, name)
+    except _Unusual:
+        pass
     loader = _FastCoreSchemaLoader(text)
     loader.display_name = name
     try:
@@ -391,6 +408,101 @@ def _parse_fast(text: str, name: str) -> Any:
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+class _Unusual(Exception):
+    """The document needs the composing loader: anchors, tags, odd keys."""
+
+
+class _Open:
+    """A mapping or sequence whose end event has not come yet."""
+
+    __slots__ = ("container", "key", "key_location")
+
+    def __init__(self, container: LocatedDict | LocatedList) -> None:
+        self.container = container
+        self.key: str | None = None
+        self.key_location: SourceLocation | None = None
+
+
+def _tree_from_events(text: str, name: str) -> Any:
+    """Build the located tree straight from libyaml's events.
+
+    Composing first keeps a node with two marks for every value until the
+    whole tree is built, which doubled the memory of loading the
+    5,000-message spec from bench/synth.py. This builds the same tree from
+    the event stream and drops each event at once. Anchors, aliases, explicit
+    tags, keys that are not scalars, duplicate keys and streams of several
+    documents raise `_Unusual`, and the composing loader handles them.
+    """
+    loader = _FastCoreSchemaLoader(text)
+    try:
+        return _build_from_events(loader, name)
+    finally:
+        loader.dispose()
+
+
+def _build_from_events(loader: Any, name: str) -> Any:
+    loader.get_event()  # the start of the stream
+    if loader.check_event(yaml.StreamEndEvent):
+        return None
+    loader.get_event()  # the start of the document
+    stack: list[_Open] = []
+    root: Any = None
+    while True:
+        event: Any = loader.get_event()
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            value = stack.pop().container
+            location = value.location
+        elif isinstance(event, yaml.NodeEvent):
+            if event.anchor is not None or getattr(event, "tag", None) is not None:
+                raise _Unusual
+            start: Any = event.start_mark
+            end: Any = event.end_mark
+            location = SourceLocation(name, start.line + 1, start.column + 1)
+            if isinstance(event, yaml.ScalarEvent):
+                tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                node = yaml.ScalarNode(tag, event.value, start, end, event.style)
+                value = loader.yaml_constructors[tag](loader, node)
+            else:
+                container: LocatedDict | LocatedList
+                if isinstance(event, yaml.MappingStartEvent):
+                    container = LocatedDict()
+                    container.value_locations = {}
+                    container.key_locations = {}
+                else:
+                    container = LocatedList()
+                    container.item_locations = []
+                container.location = location
+                stack.append(_Open(container))
+                continue
+        else:
+            raise _Unusual
+        if not stack:
+            root = value
+            break
+        _place(stack[-1], value, location)
+    loader.get_event()  # the end of the document
+    if not loader.check_event(yaml.StreamEndEvent):
+        raise _Unusual
+    return root
+
+
+def _place(parent: _Open, value: Any, location: SourceLocation) -> None:
+    container = parent.container
+    if isinstance(container, LocatedList):
+        container.append(value)
+        container.item_locations.append(location)
+    elif parent.key is None:
+        key = _key_text(value)
+        if not isinstance(key, str) or key in container:
+            raise _Unusual
+        parent.key, parent.key_location = key, location
+    else:
+        container[parent.key] = value
+        container.value_locations[parent.key] = location
+        container.key_locations[parent.key] = parent.key_location or location
+        parent.key = None
 
 
 def _code_point(character: int | str) -> int:
