@@ -262,3 +262,29 @@ def test_filters_file_error_is_one_line(in_tmp: Path, case: str) -> None:
     assert expected in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert not (in_tmp / "out").exists()
+
+
+def test_cached_templates_still_fail_on_a_filter_that_is_gone(in_tmp: Path) -> None:
+    """Compiled templates are cached between runs; a removed filter still fails.
+
+    Jinja checks filter names as it compiles, so the cache must not hand back
+    a template compiled while the filter existed.
+    """
+    team = in_tmp / "team"
+    team.mkdir()
+    (team / "extra.py.jinja").write_text("\n\nx = {{ 'a' | shout }}\n")
+    (in_tmp / "filters.py").write_text(
+        "def shout(value):\n    return repr(value.upper())\n\n\n"
+        "FILTERS = {'shout': shout}\n"
+    )
+    base = ["generate", str(REALTOR_SPEC), "--templates", "team"]
+    with_filter = CliRunner().invoke(
+        main, [*base, "-o", "first", "--filters", "filters.py"]
+    )
+    assert with_filter.exit_code == 0, with_filter.output
+    assert 'x = "A"' in (in_tmp / "first/realtor_connections_plus/extra.py").read_text()
+    without = CliRunner().invoke(main, [*base, "-o", "second"])
+    assert without.exit_code == 2, without.output
+    assert "team/extra.py.jinja:3: error:" in without.output
+    assert "shout" in without.output
+    assert not (in_tmp / "second").exists()
