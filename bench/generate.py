@@ -155,6 +155,19 @@ class Series:
         }
 
 
+def child_environment(extra: dict[str, str] | None) -> dict[str, str]:
+    """Return the environment of a measured command.
+
+    PYTHONDONTWRITEBYTECODE is dropped: with it, the editable install's own
+    modules are compiled from source on every run, while pip compiled the
+    libraries' modules when it installed them, so the two sides would not be
+    measured alike. An installed asyncapi-gen has its bytecode too.
+    """
+    environment = {**os.environ, **(extra or {})}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    return environment
+
+
 def measure(
     command: Sequence[str | Path],
     *,
@@ -176,7 +189,7 @@ def measure(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=errors,
-            env={**os.environ, **(env or {})},
+            env=child_environment(env),
             cwd=cwd,
         )
         assert process.stdout is not None
@@ -269,13 +282,20 @@ class Bench:
         path.mkdir(parents=True)
         return path
 
-    def interleaved(self, commands: dict[str, Any], repeat: int) -> dict[str, Series]:
+    def interleaved(
+        self, commands: dict[str, Any], repeat: int, *, warm_up: bool = False
+    ) -> dict[str, Series]:
         """Run each command in turn, `repeat` rounds; return a series per name.
 
         Each value is a function that prepares its scratch folder and returns
-        the command and its environment.
+        the command and its environment. With `warm_up`, each command first
+        runs once unmeasured, which writes bytecode and fills the page cache.
         """
         series = {name: Series(name) for name in commands}
+        if warm_up:
+            for prepare in commands.values():
+                command, env = prepare()
+                measure(command, log=self.log, env=env)
         for round_index in range(repeat):
             for name, prepare in commands.items():
                 command, env = prepare()
@@ -304,7 +324,7 @@ def node_tool(bench: Bench) -> tuple[Path | None, str]:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            env={**os.environ, **node_env(bench)},
+            env=child_environment(node_env(bench)),
         )
         if result.returncode != 0 or not binary.exists():
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
@@ -361,7 +381,7 @@ def realtor_group(bench: Bench) -> dict[str, Any]:
             return command, environment
 
         commands["AsyncAPI CLI models"] = node
-    series = bench.interleaved(commands, bench.repeat)
+    series = bench.interleaved(commands, bench.repeat, warm_up=True)
     return {
         "node": node_note,
         "series": {name: s.summary() for name, s in series.items()},
@@ -381,7 +401,9 @@ def check_group(bench: Bench) -> dict[str, Any]:
     def check() -> tuple[list[str], None]:
         return tool_check(REALTOR_SPEC, current, REALTOR_FLAGS), None
 
-    series = bench.interleaved({"generate": full, "check": check}, bench.repeat)
+    series = bench.interleaved(
+        {"generate": full, "check": check}, bench.repeat, warm_up=True
+    )
     return {name: s.summary() for name, s in series.items()}
 
 

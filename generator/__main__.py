@@ -1,5 +1,5 @@
 """Allow `python -m generator`, the same as the `asyncapi-gen` command."""
 
-from .cli import main
+from .cli import run
 
-main()
+run()

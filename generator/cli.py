@@ -7,6 +7,7 @@ per problem, no traceback). Anything else is a bug in the tool.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 from collections.abc import Callable
@@ -165,6 +166,19 @@ def _parse_pairs(
 def main() -> None:
     """Generate pydantic models, a durable receiver and contract tests from an
     AsyncAPI document."""
+
+
+def run() -> None:
+    """Run the command line, as the `asyncapi-gen` script and `python -m` do.
+
+    The cyclic garbage collector runs less often than by default: a generate
+    allocates millions of objects and keeps most of them to the end, so the
+    default thresholds spent about a twentieth of a Realtor generate scanning
+    live objects. Cycles are still collected; on the 1,000-message benchmark
+    spec the peak memory grew by a tenth.
+    """
+    gc.set_threshold(200_000, 30, 30)
+    main()
 
 
 @main.command()

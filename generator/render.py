@@ -307,7 +307,8 @@ def format_python(texts: Mapping[str, str], *, models: str) -> dict[str, str]:
             target = base / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        common = ["--isolated", "--target-version", "py311", "--line-length", "88"]
+        common = ["--isolated", "--no-cache", "--target-version", "py311"]
+        common += ["--line-length", "88"]
         # Unused imports go from the models module only: the library's imports
         # depend on the schemas, and the union aliases add some that a spec
         # may not need. The other modules' imports are the templates' own.
