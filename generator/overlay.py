@@ -23,7 +23,6 @@ import hashlib
 import importlib.util
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,6 +326,8 @@ def _template_error(error: Exception, path: Path, known: set[str]) -> GeneratorE
 
 def _frame_in(error: BaseException, files: set[str]) -> tuple[str, int] | None:
     """Return the innermost traceback frame that lies in one of `files`."""
+    import traceback  # only a failing template needs it; `check` stays light
+
     found = None
     for frame in traceback.extract_tb(error.__traceback__):
         if os.path.normpath(frame.filename) in files and frame.lineno:
