@@ -12,6 +12,7 @@ stay refs, so names and sharing survive.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,33 @@ class Bundler:
 def bundle(resolver: Resolver) -> dict[str, Any]:
     """Return the spec behind `resolver` as one document with no file refs."""
     return Bundler(resolver).run()
+
+
+def check_output(output: Path, resolver: Resolver) -> None:
+    """Raise InputError when `output` is the spec or a file its refs reached.
+
+    Call it after `bundle`, which loads every file the refs reach. Symbolic
+    and hard links to an input count as that input.
+    """
+    for path in sorted(resolver.files):
+        if not _same_file(output, path):
+            continue
+        description = f"{resolver.display_name(path)}, which the spec refers to"
+        if path == resolver.root.path.resolve():
+            description = "the spec"
+        raise fail(
+            f"--output {output.as_posix()} is {description}; writing the bundle there "
+            "would overwrite an input, so choose another output file"
+        )
+
+
+def _same_file(output: Path, path: Path) -> bool:
+    try:
+        if output.exists():
+            return os.path.samefile(output, path)
+        return output.resolve() == path
+    except OSError:
+        return False
 
 
 def dump(document: dict[str, Any], path: Path) -> str:
