@@ -39,10 +39,15 @@ class Bundler:
             raise fail("`components` must be a mapping to bundle the spec")
         self.components: dict[str, Any] = components
         self.placed: dict[Target, str] = {}
+        # Copied nodes whose refs are still to rewrite. A worklist rather than a
+        # recursive call, so that a long chain of files costs no stack.
+        self.pending: list[tuple[Any, list[str], Target]] = []
 
     def run(self) -> dict[str, Any]:
         """Return the bundled document as plain JSON values."""
         self._rewrite(self.document, [], Target(self.root_file, ""))
+        while self.pending:
+            self._rewrite(*self.pending.pop())
         if not self.components:
             del self.document["components"]
         return self.document
@@ -84,7 +89,7 @@ class Bundler:
         placed = "#" + pointer
         self.placed[target] = placed
         entries[name] = node
-        self._rewrite(node, ["components", section, name], target)
+        self.pending.append((node, ["components", section, name], target))
         return placed
 
 
