@@ -215,9 +215,26 @@ class Resolver:
                     "a schema",
                     self.location(first),
                 )
+            if not target.pointer and self._is_asyncapi_document(target.file):
+                raise _ref_error(
+                    f"$ref {ref!r} points to a whole AsyncAPI document, which is "
+                    "not a message, schema or other component; point it at one, "
+                    "such as '#/components/messages/<Name>'",
+                    where,
+                )
             seen.append(target)
             current = Resolved(self.lookup(target, ref, where), target)
         return current
+
+    def _is_asyncapi_document(self, path: Path) -> bool:
+        """Return whether the file is the spec itself or another AsyncAPI document.
+
+        A ref to the root of a file is fine when the file is one schema or
+        message, but not when it is a whole document, such as `#`.
+        """
+        root = self.files[path].root
+        is_document = isinstance(root, dict) and "asyncapi" in root
+        return path == self.root.path.resolve() or is_document
 
     def _dynamic_refs(self) -> Iterator[Diagnostic]:
         """Report `$dynamicRef` and `$recursiveRef`, which the tool cannot check.
