@@ -42,6 +42,10 @@ class Bundler:
         # Copied nodes whose refs are still to rewrite. A worklist rather than a
         # recursive call, so that a long chain of files costs no stack.
         self.pending: list[tuple[Any, list[str], Target]] = []
+        # Ids of the copied nodes. The walk of the root document may meet them
+        # in `components` before their turn, when their refs are still
+        # relative to the file they came from, so it leaves them to the list.
+        self.copied: set[int] = set()
 
     def run(self) -> dict[str, Any]:
         """Return the bundled document as plain JSON values."""
@@ -66,7 +70,7 @@ class Bundler:
             node["$ref"] = self._bundled_ref(ref, path, base)
         # A list, since placing a node may add to the mapping being walked.
         for key, value in list(node.items()):
-            if key == "$ref" or key in DATA_KEYWORDS:
+            if key == "$ref" or key in DATA_KEYWORDS or id(value) in self.copied:
                 continue
             here = Target(base.file, join_pointer(base.pointer, key))
             self._rewrite(value, [*path, key], here)
@@ -89,6 +93,7 @@ class Bundler:
         placed = "#" + pointer
         self.placed[target] = placed
         entries[name] = node
+        self.copied.add(id(node))
         self.pending.append((node, ["components", section, name], target))
         return placed
 
