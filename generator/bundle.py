@@ -12,6 +12,7 @@ stay refs, so names and sharing survive.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,19 @@ class Bundler:
             raise fail("`components` must be a mapping to bundle the spec")
         self.components: dict[str, Any] = components
         self.placed: dict[Target, str] = {}
+        # Copied nodes whose refs are still to rewrite. A worklist rather than a
+        # recursive call, so that a long chain of files costs no stack.
+        self.pending: list[tuple[Any, list[str], Target]] = []
+        # Ids of the copied nodes. The walk of the root document may meet them
+        # in `components` before their turn, when their refs are still
+        # relative to the file they came from, so it leaves them to the list.
+        self.copied: set[int] = set()
 
     def run(self) -> dict[str, Any]:
         """Return the bundled document as plain JSON values."""
         self._rewrite(self.document, [], Target(self.root_file, ""))
+        while self.pending:
+            self._rewrite(*self.pending.pop())
         if not self.components:
             del self.document["components"]
         return self.document
@@ -60,7 +70,7 @@ class Bundler:
             node["$ref"] = self._bundled_ref(ref, path, base)
         # A list, since placing a node may add to the mapping being walked.
         for key, value in list(node.items()):
-            if key == "$ref" or key in DATA_KEYWORDS:
+            if key == "$ref" or key in DATA_KEYWORDS or id(value) in self.copied:
                 continue
             here = Target(base.file, join_pointer(base.pointer, key))
             self._rewrite(value, [*path, key], here)
@@ -83,13 +93,41 @@ class Bundler:
         placed = "#" + pointer
         self.placed[target] = placed
         entries[name] = node
-        self._rewrite(node, ["components", section, name], target)
+        self.copied.add(id(node))
+        self.pending.append((node, ["components", section, name], target))
         return placed
 
 
 def bundle(resolver: Resolver) -> dict[str, Any]:
     """Return the spec behind `resolver` as one document with no file refs."""
     return Bundler(resolver).run()
+
+
+def check_output(output: Path, resolver: Resolver) -> None:
+    """Raise InputError when `output` is the spec or a file its refs reached.
+
+    Call it after `bundle`, which loads every file the refs reach. Symbolic
+    and hard links to an input count as that input.
+    """
+    for path in sorted(resolver.files):
+        if not _same_file(output, path):
+            continue
+        description = f"{resolver.display_name(path)}, which the spec refers to"
+        if path == resolver.root.path.resolve():
+            description = "the spec"
+        raise fail(
+            f"--output {output.as_posix()} is {description}; writing the bundle there "
+            "would overwrite an input, so choose another output file"
+        )
+
+
+def _same_file(output: Path, path: Path) -> bool:
+    try:
+        if output.exists():
+            return os.path.samefile(output, path)
+        return output.resolve() == path
+    except OSError:
+        return False
 
 
 def dump(document: dict[str, Any], path: Path) -> str:

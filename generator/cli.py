@@ -317,7 +317,7 @@ def bundle(spec: Path, output: Path, allow_outside_refs: bool) -> None:
     local refs stay refs.
     """
     from .bundle import bundle as bundle_document
-    from .bundle import dump
+    from .bundle import check_output, dump
     from .load import load_file
     from .pipeline import load_document
     from .resolve import Resolver
@@ -327,6 +327,7 @@ def bundle(spec: Path, output: Path, allow_outside_refs: bool) -> None:
     loaded = load_file(spec, max_bytes=options.max_spec_bytes)
     resolver = Resolver(loaded, allow_outside_root=allow_outside_refs)
     text = dump(bundle_document(resolver), output)
+    check_output(output, resolver)
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.asyncapi-gen-tmp")
     temporary.write_text(text, encoding="utf-8")

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .errors import GeneratorError
@@ -120,8 +120,15 @@ def make_environment(
                 f"{templates.filters}: error: FILTERS redefines the built-in "
                 f"filter {clashes[0]!r}; give the team filter another name"
             )
-        environment.filters.update({k: _strict(f) for k, f in team_filters.items()})
-        environment.globals.update(team_globals)
+        environment.filters.update(
+            {k: _contained(_strict(f)) for k, f in team_filters.items()}
+        )
+        environment.globals.update(
+            {
+                k: _contained(v) if isinstance(v, FunctionType) else v
+                for k, v in team_globals.items()
+            }
+        )
     environment.bytecode_cache = _bytecode_cache(environment)
     return environment
 
@@ -173,6 +180,33 @@ def _strict(function: Callable[..., Any]) -> Callable[..., Any]:
     return strict
 
 
+class TeamCodeExit(Exception):
+    """A BaseException such as SystemExit, raised by a team filter or global.
+
+    Jinja reports the template line only for an Exception, so the wrapper
+    turns the original into this one and keeps it as `original`.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def _contained(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a team function raise TeamCodeExit in place of a BaseException."""
+
+    @functools.wraps(function)
+    def contained(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except Exception:
+            raise
+        except BaseException as error:
+            raise TeamCodeExit(error) from error
+
+    return contained
+
+
 def load_team_module(
     path: Path,
 ) -> tuple[dict[str, Callable[..., Any]], dict[str, Any]]:
@@ -209,10 +243,17 @@ def _import_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)
+    files = {os.path.normpath(path.resolve())}
     try:
         spec.loader.exec_module(module)
-    except Exception as error:  # the team's code may raise anything on import
-        line = _line_in(error, {os.path.normpath(path.resolve())})
+    except BaseException as error:
+        # The team's code may raise anything on import, including SystemExit
+        # from sys.exit(), which would otherwise end the run without a word.
+        # A BaseException raised outside the file, such as Ctrl-C's
+        # KeyboardInterrupt, passes through.
+        line = _line_in(error, files)
+        if not isinstance(error, Exception) and line is None:
+            raise
         where = f"{path}:{line}" if line else str(path)
         raise GeneratorError(
             f"{where}: error: importing the filters file failed: "
@@ -236,10 +277,13 @@ def render_all(
         for folder in templates.folders()
         for path in template_paths(folder)
     }
+    team = (
+        {os.path.normpath(templates.filters.resolve())} if templates.filters else set()
+    )
     texts: dict[str, str] = {}
     producers: dict[str, str] = {}
     for relative, path in sources.items():
-        outputs = _render_one(environment, relative, path, context, known)
+        outputs = _render_one(environment, relative, path, context, known, team)
         for name, text in outputs.items():
             if name in producers:
                 raise GeneratorError(
@@ -257,7 +301,9 @@ def _render_one(
     path: Path,
     context: Mapping[str, Any],
     known: set[str],
+    team: set[str],
 ) -> dict[str, str]:
+    """Render one template, or copy one plain file; `team` is the filters file."""
     if not relative.endswith(TEMPLATE_SUFFIX):
         return {relative: path.read_text(encoding="utf-8")}
     output = relative.removesuffix(TEMPLATE_SUFFIX)
@@ -280,8 +326,13 @@ def _render_one(
         return result
     except GeneratorError:
         raise
-    except Exception as error:  # a team filter may raise anything
-        raise _template_error(error, path, known) from None
+    except BaseException as error:
+        # A team filter may raise anything, SystemExit included. A
+        # BaseException raised outside the team's code, such as Ctrl-C's
+        # KeyboardInterrupt, passes through.
+        if not isinstance(error, Exception) and _frame_in(error, team) is None:
+            raise
+        raise _template_error(error, path, known, team) from None
 
 
 def _item_kind(environment: jinja2.Environment, path: Path, name: str) -> str:
@@ -309,8 +360,13 @@ def _checked_name(path: Path, name: str) -> str:
     return name
 
 
-def _template_error(error: Exception, path: Path, known: set[str]) -> GeneratorError:
-    """Return one line naming the template file and line where `error` arose."""
+def _template_error(
+    error: BaseException, path: Path, known: set[str], team: set[str]
+) -> GeneratorError:
+    """Return one line naming the template file and line where `error` arose.
+
+    When the error came from the filters file, the line also names where in it.
+    """
     import jinja2
 
     if isinstance(error, jinja2.TemplateSyntaxError):
@@ -321,6 +377,13 @@ def _template_error(error: Exception, path: Path, known: set[str]) -> GeneratorE
     message = _one_line(error)
     if not isinstance(error, jinja2.TemplateError):
         message = f"{type(error).__name__}: {message}"
+    team_frame = _frame_in(error, team)
+    if isinstance(error, TeamCodeExit):
+        original = error.original
+        message = f"{type(original).__name__}: {_one_line(original)}"
+        team_frame = _frame_in(original, team)
+    if team_frame is not None:
+        message += f" (raised at {_shown(team_frame[0])}:{team_frame[1]})"
     return GeneratorError(f"{where}: error: template failed: {message}")
 
 

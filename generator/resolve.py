@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .errors import Diagnostic, InputError, SourceLocation
-from .load import LoadedFile, display_path, load_file, location_of
+from .load import MAX_DEPTH, LoadedFile, display_path, load_file, location_of
 
 # Keys whose values are instance data, where a "$ref" key is not a reference.
 DATA_KEYWORDS = frozenset({"example", "examples", "const", "enum", "default"})
@@ -215,9 +215,26 @@ class Resolver:
                     "a schema",
                     self.location(first),
                 )
+            if not target.pointer and self._is_asyncapi_document(target.file):
+                raise _ref_error(
+                    f"$ref {ref!r} points to a whole AsyncAPI document, which is "
+                    "not a message, schema or other component; point it at one, "
+                    "such as '#/components/messages/<Name>'",
+                    where,
+                )
             seen.append(target)
             current = Resolved(self.lookup(target, ref, where), target)
         return current
+
+    def _is_asyncapi_document(self, path: Path) -> bool:
+        """Return whether the file is the spec itself or another AsyncAPI document.
+
+        A ref to the root of a file is fine when the file is one schema or
+        message, but not when it is a whole document, such as `#`.
+        """
+        root = self.files[path].root
+        is_document = isinstance(root, dict) and "asyncapi" in root
+        return path == self.root.path.resolve() or is_document
 
     def _dynamic_refs(self) -> Iterator[Diagnostic]:
         """Report `$dynamicRef` and `$recursiveRef`, which the tool cannot check.
@@ -257,6 +274,64 @@ class Resolver:
         if problems:
             unique = {d.format(): d for d in problems}
             raise InputError(list(unique.values()))
+        self._check_depth()
+
+    def _check_depth(self) -> None:
+        """Reject refs that nest the document deeper than MAX_DEPTH levels.
+
+        Loading limits the nesting of each file, but a schema whose property
+        refers to another schema, and so on, nests deeper with every ref, and
+        the later steps walk that nesting recursively. A ref back to a schema
+        that contains it is a recursive schema, which the later steps name
+        instead of walking, so it adds no depth here. A chain of refs that are
+        only refs adds none either, since `follow` walks it in a loop.
+        """
+        root = Target(self.root.path.resolve(), "")
+        deepest: dict[Target, int] = {}
+        # (node, its target, depth, refs on the path, the last ref on the path)
+        pending: list[tuple[Any, Target, int, tuple[Target, ...], Any]] = [
+            (self.root.root, root, 1, (root,), None)
+        ]
+        while pending:
+            node, here, depth, path, last_ref = pending.pop()
+            if depth > MAX_DEPTH and last_ref is not None:
+                ref_node, ref_target = last_ref
+                raise _ref_error(
+                    f"$refs nest schemas deeper than {MAX_DEPTH} levels here, "
+                    "counting the schemas they refer to; shorten the chain of "
+                    "schemas that refer to each other",
+                    self.location(ref_target, ref_node, "$ref"),
+                )
+            if is_ref(node):
+                resolved = self.follow(node, here)
+                target = resolved.target
+                if target not in path and deepest.get(target, 0) < depth:
+                    deepest[target] = depth
+                    entry = (node, here)
+                    pending.append(
+                        (resolved.node, target, depth, (*path, target), entry)
+                    )
+            for key, child in _children(node):
+                if key not in DATA_KEYWORDS and key != "$ref":
+                    pending.append(
+                        (
+                            child,
+                            Target(here.file, join_pointer(here.pointer, key)),
+                            depth + 1,
+                            path,
+                            last_ref,
+                        )
+                    )
+
+
+def _children(node: Any) -> list[tuple[str | int, Any]]:
+    """Return the mappings and lists inside `node`, last first for a stack."""
+    items: list[tuple[str | int, Any]] = []
+    if isinstance(node, dict):
+        items.extend(node.items())
+    elif isinstance(node, list):
+        items.extend(enumerate(node))
+    return [item for item in reversed(items) if isinstance(item[1], dict | list)]
 
 
 def _walk_dynamic(node: Any, pointer: str) -> Iterator[tuple[dict[str, Any], str]]:

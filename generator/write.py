@@ -2,16 +2,19 @@
 
 Rendering happens entirely in memory before this step runs, so a failed run
 never gets here. Every changed file is first written to a temporary name
-beside its target, and only then are all of them renamed into place, so a
-failed write leaves the old tree. Files that the earlier run's manifest lists
-and this run does not produce are removed. Files the tool never wrote are
-left alone, and `check` reports them.
+beside its target, and only then are all of them renamed into place. Files
+that the earlier run's manifest lists and this run does not produce are
+removed in the same step. Until every rename and removal worked, each old
+file is kept under a backup name, so a failure restores the old tree. Files
+the tool never wrote are left alone, and `check` reports them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,14 +98,12 @@ def write_tree(output: Path, files: dict[str, bytes], manifest: str) -> WriteRep
         if not ((output / name).is_file() and (output / name).read_bytes() == content)
     }
     report.unchanged = sorted(set(files) - set(changed))
-    _replace_all(output, changed)
+    stale_files = [stale for stale in stale_files if stale.is_file()]
+    _replace_all(output, changed, stale_files)
     report.written = list(changed)
-
+    report.removed = [stale.relative_to(root).as_posix() for stale in stale_files]
     for stale in stale_files:
-        if stale.is_file():
-            stale.unlink()
-            report.removed.append(stale.relative_to(root).as_posix())
-            _remove_empty_parents(stale.parent, root)
+        _remove_empty_parents(stale.parent, root)
     return report
 
 
@@ -127,11 +128,14 @@ def _stale_files(
     return stale_files
 
 
-def _replace_all(output: Path, changed: dict[str, bytes]) -> None:
-    """Write every file beside its target, then rename them all into place.
+def _replace_all(output: Path, changed: dict[str, bytes], stale: list[Path]) -> None:
+    """Write every changed file and remove every stale one, or change nothing.
 
-    The renames start only once every write worked, so a failure leaves the
-    old tree intact.
+    Every file is first written beside its target. Only then are the targets
+    replaced and the stale files removed, each old file being kept under a
+    backup name until all steps worked. When a step fails, the steps already
+    done are undone in reverse, so the tree is the old one again unless undoing
+    fails too.
     """
     for name in changed:
         target = output / name
@@ -140,22 +144,90 @@ def _replace_all(output: Path, changed: dict[str, bytes]) -> None:
                 f"{target}: error: a folder is in the way of a generated file; "
                 "move it out of the output folder"
             )
-    staged: list[tuple[Path, Path]] = []
+    transaction = _Transaction()
     try:
-        for name, content in changed.items():
-            target = output / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.asyncapi-gen-tmp")
-            temporary.write_bytes(content)
-            staged.append((temporary, target))
+        staged = [
+            (transaction.stage(output / name, content), output / name)
+            for name, content in changed.items()
+        ]
         for temporary, target in staged:
-            os.replace(temporary, target)
+            transaction.replace(temporary, target)
+        for path in stale:
+            transaction.remove(path)
     except OSError as error:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
+        transaction.roll_back()
         raise GeneratorError(
             f"{output}: error: cannot write the generated files: {error}"
         ) from None
+    transaction.commit()
+
+
+class _Transaction:
+    """File changes that can be undone until `commit`."""
+
+    def __init__(self) -> None:
+        # Temporary files and backups, deleted when the transaction ends.
+        self.scratch: list[Path] = []
+        self.folders: list[Path] = []
+        # (target, backup of the old file or None when the target is new)
+        self.done: list[tuple[Path, Path | None]] = []
+
+    def stage(self, target: Path, content: bytes) -> Path:
+        """Write `content` under a temporary name beside `target`."""
+        missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+        for folder in reversed(missing):
+            folder.mkdir()
+            self.folders.append(folder)
+        temporary = target.with_name(f".{target.name}.asyncapi-gen-tmp")
+        self.scratch.append(temporary)
+        temporary.write_bytes(content)
+        return temporary
+
+    def replace(self, temporary: Path, target: Path) -> None:
+        """Rename `temporary` over `target`, keeping the old file as a backup."""
+        backup = self._back_up(target) if target.exists() else None
+        os.replace(temporary, target)
+        self.done.append((target, backup))
+
+    def remove(self, path: Path) -> None:
+        """Remove `path`; the backup keeps its content until `commit`."""
+        backup = self._back_up(path)
+        os.unlink(path)
+        self.done.append((path, backup))
+
+    def _back_up(self, path: Path) -> Path:
+        # A hard link backs up the old file without moving it, so no step
+        # leaves the target missing. A copy serves where links fail.
+        backup = path.with_name(f".{path.name}.asyncapi-gen-old")
+        backup.unlink(missing_ok=True)
+        try:
+            os.link(path, backup)
+        except OSError:
+            shutil.copy2(path, backup)
+        self.scratch.append(backup)
+        return backup
+
+    def roll_back(self) -> None:
+        """Undo every step in reverse; best effort, since the disk already failed."""
+        for target, backup in reversed(self.done):
+            with contextlib.suppress(OSError):
+                if backup is None:
+                    target.unlink()
+                else:
+                    os.replace(backup, target)
+        self._clean_up()
+        for folder in reversed(self.folders):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+    def commit(self) -> None:
+        """Delete the backups, which no step needs any more."""
+        self._clean_up()
+
+    def _clean_up(self) -> None:
+        for path in self.scratch:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
 
 def _has_files(folder: Path) -> bool:

@@ -108,3 +108,51 @@ def test_bundle_generates_the_same_package(
     assert all(ref.startswith("#") for ref in refs_in(loaded))
     again = build(Options(bundled, tmp_path / "a", package="pkg", receive=receive))
     assert without_headers(again.files) == without_headers(original.files)
+
+
+def split_spec(folder: Path) -> tuple[Path, Path]:
+    """Write a spec whose payload lives in schemas/lead.yml; return both paths."""
+    (folder / "schemas").mkdir()
+    schema = folder / "schemas" / "lead.yml"
+    schema.write_text("type: object\nproperties:\n  id: {type: string}\n")
+    spec = folder / "spec.yml"
+    spec.write_text(
+        "asyncapi: 3.0.0\n"
+        "info: {title: Split, version: '1'}\n"
+        "channels:\n"
+        "  lead:\n"
+        "    address: lead\n"
+        "    messages:\n"
+        "      Lead: {payload: {$ref: './schemas/lead.yml'}}\n"
+        "operations:\n"
+        "  receiveLead:\n"
+        "    action: receive\n"
+        "    channel: {$ref: '#/channels/lead'}\n"
+    )
+    return spec, schema
+
+
+@pytest.mark.parametrize(
+    "output", ["spec.yml", "schemas/lead.yml", "schemas/../spec.yml", "link.yml"]
+)
+def test_bundle_rejects_overwriting_inputs(tmp_path: Path, output: str) -> None:
+    spec, schema = split_spec(tmp_path)
+    (tmp_path / "link.yml").symlink_to(schema)
+    before = {path: path.read_bytes() for path in (spec, schema)}
+    result = CliRunner().invoke(
+        main, ["bundle", str(spec), "-o", str(tmp_path / output)]
+    )
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "error: --output" in lines[0]
+    assert "choose another output file" in lines[0]
+    assert {path: path.read_bytes() for path in (spec, schema)} == before
+    assert not list(tmp_path.rglob("*.asyncapi-gen-tmp"))
+
+
+def test_bundle_writes_beside_its_inputs(tmp_path: Path) -> None:
+    spec, _ = split_spec(tmp_path)
+    bundle_to(spec, tmp_path / "schemas" / "bundle.yml")
+    document = yaml.safe_load((tmp_path / "schemas" / "bundle.yml").read_text())
+    assert "Lead" in document["components"]["schemas"]

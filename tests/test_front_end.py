@@ -456,3 +456,28 @@ def test_unservable_http_path_is_rejected(channel: str, reason: str) -> None:
     line = only_error(validate(write("spec.yml", text)))
     assert line.startswith("spec.yml:6:7: error: operation 'r' receives at HTTP path")
     assert reason in line
+
+
+WHOLE_DOCUMENT_REFS = {
+    "message is '#'": ("message: {$ref: '#'}", "'#'"),
+    "message is the spec file": ("message: {$ref: './spec.yml'}", "'./spec.yml'"),
+    "message is another spec": ("message: {$ref: './other.yml'}", "'./other.yml'"),
+    "payload is '#'": ("message: {payload: {$ref: '#'}}", "'#'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WHOLE_DOCUMENT_REFS))
+def test_ref_to_whole_document_is_rejected(case: str) -> None:
+    message, ref = WHOLE_DOCUMENT_REFS[case]
+    write("other.yml", HEADER + "channels: {}\n")
+    spec = write(
+        "spec.yml",
+        HEADER + f"channels:\n  a:\n    publish:\n      {message}\n",
+    )
+    for command in ("validate", "generate"):
+        result = CliRunner().invoke(main, [command, spec, "-o", "out"])
+        line = only_error(result)
+        assert line.startswith("spec.yml:6:"), line
+        assert f"error: $ref {ref} points to a whole AsyncAPI document" in line
+        assert "[at #/channels/a/publish/message" in line
+    assert not Path("out").exists()

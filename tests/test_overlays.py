@@ -248,6 +248,22 @@ FILTER_ERRORS = {
     "shadows-builtin": ("FILTERS = {'py': str}\n", "redefines the built-in filter"),
     "not-a-dict": ("FILTERS = ['upper']\n", "FILTERS must be a dict"),
     "not-callable": ("FILTERS = {'x': 3}\n", "FILTERS['x'] is not callable"),
+    "exits": (
+        "import sys\n\nsys.exit(0)\n",
+        "filters.py:3: error: importing the filters file failed: SystemExit: 0",
+    ),
+    "raises-system-exit": (
+        "raise SystemExit('stop')\n",
+        "filters.py:1: error: importing the filters file failed: SystemExit: stop",
+    ),
+    "interrupted": (
+        "FILTERS = {}\nraise KeyboardInterrupt\n",
+        "filters.py:2: error: importing the filters file failed: KeyboardInterrupt",
+    ),
+    "base-exception": (
+        "class Stop(BaseException):\n    pass\n\n\nraise Stop('no')\n",
+        "filters.py:5: error: importing the filters file failed: Stop: no",
+    ),
 }
 
 
@@ -288,3 +304,38 @@ def test_cached_templates_still_fail_on_a_filter_that_is_gone(in_tmp: Path) -> N
     assert "team/extra.py.jinja:3: error:" in without.output
     assert "shout" in without.output
     assert not (in_tmp / "second").exists()
+
+
+FILTER_EXITS = {
+    "exit": "import sys\n\n\ndef stop(value):\n    sys.exit(0)\n",
+    "interrupt": "def stop(value):\n    raise KeyboardInterrupt\n",
+    "base-exception": (
+        "class Stop(BaseException):\n    pass\n\n\ndef stop(value):\n"
+        "    raise Stop('no')\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILTER_EXITS))
+def test_filter_that_exits_is_one_line(in_tmp: Path, case: str) -> None:
+    text = FILTER_EXITS[case]
+    (in_tmp / "filters.py").write_text(text + "\n\nFILTERS = {'stop': stop}\n")
+    (in_tmp / "team").mkdir()
+    (in_tmp / "team" / "extra.py.jinja").write_text("x = 1\ny = {{ 1 | stop }}\n")
+    line = text.count("\n")
+    result = run_cli(
+        "generate",
+        REALTOR_SPEC,
+        "-o",
+        "out",
+        "--templates",
+        "team",
+        "--filters",
+        "filters.py",
+        cwd=in_tmp,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("team/extra.py.jinja:2: error: template failed: ")
+    assert result.stderr.rstrip().endswith(f"(raised at filters.py:{line})")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (in_tmp / "out").exists()

@@ -939,6 +939,31 @@ def test_serve_with_unimportable_handler_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in completed.stderr
 
 
+@pytest.mark.parametrize("secret", ["", " ", "\t\n"])
+@pytest.mark.usefixtures("package_root")
+def test_serve_with_blank_signing_secret_exits_2(tmp_path: Path, secret: str) -> None:
+    env = receiver_env(tmp_path, RECEIVER_SIGNING_SECRET=secret)
+
+    completed = run_cli(env, "serve", "--host", "127.0.0.1", "--port", "9")
+
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error: RECEIVER_SIGNING_SECRET is set but ")
+    assert "unset it" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "inbox.sqlite3").exists()
+
+
+@pytest.mark.parametrize("secret", [b"", b" \t"])
+def test_blank_signing_secret_rejected_in_code(
+    package_root: Path, secret: bytes
+) -> None:
+    security = importlib.import_module(f"{PACKAGE}.runtime.security")
+    settings = importlib.import_module(f"{PACKAGE}.runtime.settings")
+    with pytest.raises(settings.ConfigurationError, match="RECEIVER_SIGNING_SECRET"):
+        security.SignatureVerifier(header="X-Signature", secret=secret)
+
+
 # Failing handler, dead rows and the inbox command line
 
 
@@ -1479,3 +1504,51 @@ def test_unusable_verifier_hook_exits_2(tmp_path: Path, reference: str) -> None:
     assert "RECEIVER_SIGNATURE_VERIFIER" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert len(completed.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["body_only_verifier", "keyword_verifier", "ShortVerifyMethod"]
+)
+@pytest.mark.usefixtures("package_root")
+def test_verifier_hook_with_wrong_parameters_exits_2(tmp_path: Path, name: str) -> None:
+    reference = f"{PACKAGE}.verifiers:{name}"
+    env = receiver_env(tmp_path, RECEIVER_SIGNATURE_VERIFIER=reference)
+
+    completed = run_cli(env, "serve", "--host", "127.0.0.1", "--port", "9")
+
+    assert completed.returncode == 2
+    assert completed.stderr.startswith(
+        f"error: invalid RECEIVER_SIGNATURE_VERIFIER={reference!r}: "
+    )
+    assert "(body, headers)" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "inbox.sqlite3").exists()
+
+
+def test_verifier_argument_with_wrong_parameters_raises(
+    package_root: Path, tmp_path: Path
+) -> None:
+    package = importlib.import_module(PACKAGE)
+    app = importlib.import_module(f"{PACKAGE}.runtime.app")
+    settings = importlib.import_module(f"{PACKAGE}.runtime.settings")
+    verifiers = importlib.import_module(f"{PACKAGE}.verifiers")
+    configured = settings.Settings.from_env(
+        receiver_env(tmp_path), package.SECURITY_SCHEMES, package.SIGNATURE_HEADER
+    )
+    with pytest.raises(settings.ConfigurationError, match=r"\(body, headers\)"):
+        app.create_receiver(
+            package.ROUTES,
+            package.SECURITY_SCHEMES,
+            settings=configured,
+            verifier=verifiers.ShortVerifyMethod(),
+        )
+    assert not (tmp_path / "inbox.sqlite3").exists()
+
+
+def test_verifier_hook_with_flexible_parameters_starts(
+    package_root: Path, tmp_path: Path
+) -> None:
+    security = importlib.import_module(f"{PACKAGE}.runtime.security")
+    verifier = security.load_verifier(f"{PACKAGE}.verifiers:FlexibleVerifier")
+    assert verifier.verify(b"{}", {})

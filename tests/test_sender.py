@@ -227,3 +227,27 @@ def test_fakes_are_valid_and_repeatable() -> None:
     # The values vary: forty fakes from four seed payloads share few emails.
     emails = {json.loads(body)["contact"]["email"] for _, body in first}
     assert len(emails) > 20
+
+
+BAD_URLS = {
+    "unclosed IPv6 bracket": "http://[::1",
+    "bad port": "http://127.0.0.1:99999",
+    "port not a number": "http://127.0.0.1:80a",
+    "no scheme": "127.0.0.1:8000",
+    "other scheme": "ftp://127.0.0.1",
+    "no host": "http://",
+    "space in host": "http://127.0.0.1 :8000",
+}
+
+
+@pytest.mark.parametrize("command", ["send", "simulate"])
+@pytest.mark.parametrize("case", sorted(BAD_URLS))
+def test_invalid_url_is_one_line(command: str, case: str) -> None:
+    url = BAD_URLS[case]
+    args = ("send", "BuyerLead") if command == "send" else ("simulate", "--count", "1")
+    result = run_package(*args, "--url", url, stdin="{}")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: invalid --url {url!r}: ")
+    assert "such as http://127.0.0.1:8000" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stdout == ""

@@ -25,6 +25,7 @@ from .security import (
     Authenticator,
     BodyVerifier,
     SignatureVerifier,
+    check_verifier,
     credential_header_names,
     load_verifier,
     validate_scheme,
@@ -72,6 +73,8 @@ def create_receiver(
     settings.require_credentials(_required_scheme_keys(routes, schemes_by_key))
     if verifier is None:
         verifier = _signature_verifier(settings)
+    else:
+        check_verifier(verifier, "invalid verifier argument")
     if handler is None and settings.handler_reference is not None:
         handler = load_handler(settings.handler_reference, routes)
 

@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import inspect
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Protocol
 
 from starlette.requests import Request
 
-from .settings import ConfigurationError, import_reference
+from .settings import BLANK_SECRET_MESSAGE, ConfigurationError, import_reference
 from .spec import SecuritySchemeSpec
 
 SUPPORTED_HTTP_SCHEMES = ("basic", "bearer")
@@ -171,6 +172,10 @@ class SignatureVerifier:
     algorithm: str = "sha256"
     """Name of the hash function in `hashlib`, such as "sha256"."""
 
+    def __post_init__(self) -> None:
+        if not self.secret.strip():
+            raise ConfigurationError(BLANK_SECRET_MESSAGE)
+
     @property
     def failure_detail(self) -> str:
         """Return the problem detail for a request that fails the check."""
@@ -217,15 +222,45 @@ def load_verifier(reference: str) -> BodyVerifier:
                 f"invalid RECEIVER_SIGNATURE_VERIFIER={reference!r}: creating it "
                 f"failed: {type(error).__name__}: {error}"
             ) from error
+    setting = f"invalid RECEIVER_SIGNATURE_VERIFIER={reference!r}"
     if callable(getattr(target, "verify", None)):
+        check_verifier(target, setting)
         verifier: BodyVerifier = target
         return verifier
     if callable(target):
+        check_verifier_function(target, setting)
         return _FunctionVerifier(target)
     raise ConfigurationError(
-        f"invalid RECEIVER_SIGNATURE_VERIFIER={reference!r}: expected a function "
+        f"{setting}: expected a function "
         "(body, headers) -> bool or an object with such a verify method"
     )
+
+
+def check_verifier(verifier: BodyVerifier, setting: str) -> None:
+    """Raise ConfigurationError unless `verifier.verify(body, headers)` can bind.
+
+    Checked at start-up, so that a verifier with the wrong parameters stops the
+    receiver instead of failing every request with 503. `setting` names where
+    the verifier came from, for the message.
+    """
+    check_verifier_function(verifier.verify, setting)
+
+
+def check_verifier_function(function: Callable[..., object], setting: str) -> None:
+    """Raise ConfigurationError unless `function(body, headers)` can bind."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        # Some callables written in C have no signature to read; they are
+        # checked by the first request instead.
+        return
+    try:
+        signature.bind(b"", {})
+    except TypeError as error:
+        raise ConfigurationError(
+            f"{setting}: the receiver calls it as (body, headers), but its "
+            f"parameters are {signature}: {error}"
+        ) from None
 
 
 def _decode_signature(value: str, algorithm: str) -> bytes | None:

@@ -24,6 +24,12 @@ DEFAULT_PORT = 8000
 DEFAULT_SIGNATURE_ALGORITHM = "sha256"
 SIGNATURE_ALGORITHMS: Final = ("sha1", "sha256", "sha384", "sha512")
 LOG_FORMATS: Final = ("text", "json")
+# A blank secret would turn the signature check off, or make it an HMAC that
+# anyone can compute, so it is an error rather than "unset".
+BLANK_SECRET_MESSAGE: Final = (
+    "RECEIVER_SIGNING_SECRET is set but blank; set it to the secret shared with "
+    "the sender, or unset it to accept unsigned requests"
+)
 
 
 class ConfigurationError(Exception):
@@ -51,7 +57,7 @@ class Settings:
     """Environment variable of each security scheme key, for error messages."""
     signing_secret: bytes | None = field(default=None, repr=False)
     """HMAC-SHA256 key for the body signature: the UTF-8 bytes of
-    RECEIVER_SIGNING_SECRET, not stripped."""
+    RECEIVER_SIGNING_SECRET, not stripped. A blank value is an error."""
     signature_header: str | None = None
     """Header that carries the body signature."""
     signature_algorithm: str = DEFAULT_SIGNATURE_ALGORITHM
@@ -94,6 +100,8 @@ class Settings:
             for scheme in schemes
         }
         secret = environ.get("RECEIVER_SIGNING_SECRET", "")
+        if "RECEIVER_SIGNING_SECRET" in environ and not secret.strip():
+            raise ConfigurationError(BLANK_SECRET_MESSAGE)
         header = environ.get("RECEIVER_SIGNATURE_HEADER", "").strip()
         handler = environ.get("RECEIVER_HANDLER", "").strip()
         verifier = environ.get("RECEIVER_SIGNATURE_VERIFIER", "").strip()

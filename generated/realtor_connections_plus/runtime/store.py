@@ -195,6 +195,42 @@ def quarantined_row(
     )
 
 
+def message_values(new: NewMessage, received_at: Any) -> tuple[Any, ...]:
+    """Return the insert parameters of a new message.
+
+    Their order is message, operation_id, received_at, body, headers,
+    body_sha256, dedup_key, next_attempt_at. `received_at` is stored as given
+    (text for SQLite, a datetime for PostgreSQL) and is also the time of the
+    first handling attempt.
+    """
+    return (
+        new.message,
+        new.operation_id,
+        received_at,
+        new.body,
+        json.dumps(dict(new.headers), sort_keys=True),
+        hashlib.sha256(new.body).hexdigest(),
+        dedup_key(new),
+        received_at,
+    )
+
+
+def rejected_values(rejected: Rejected, received_at: Any) -> tuple[Any, ...]:
+    """Return the insert parameters of a rejected body.
+
+    Their order is operation_id, received_at, body, headers, body_sha256,
+    problem; `received_at` is stored as given.
+    """
+    return (
+        rejected.operation_id,
+        received_at,
+        rejected.body,
+        json.dumps(dict(rejected.headers), sort_keys=True),
+        hashlib.sha256(rejected.body).hexdigest(),
+        json.dumps(dict(rejected.problem), sort_keys=True),
+    )
+
+
 def utc_now() -> datetime:
     """Return the current time in UTC."""
     return datetime.now(UTC)

@@ -10,7 +10,6 @@ the command line tools.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,9 @@ from .store import (
     dedup_key,
     format_timestamp,
     inbox_row,
+    message_values,
     quarantined_row,
+    rejected_values,
 )
 
 SCHEMA_VERSION: Final = 2
@@ -122,22 +123,12 @@ def insert_message(
     connection: sqlite3.Connection, new: NewMessage, received_at: datetime
 ) -> StoreResult:
     """Insert a message unless its dedup key exists. Runs inside a transaction."""
-    timestamp = format_timestamp(received_at)
     cursor = connection.execute(
         "INSERT INTO messages (message, operation_id, received_at, body, headers, "
         "body_sha256, dedup_key, status, attempts, next_attempt_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) "
         "ON CONFLICT (dedup_key) DO NOTHING",
-        (
-            new.message,
-            new.operation_id,
-            timestamp,
-            new.body,
-            json.dumps(dict(new.headers), sort_keys=True),
-            hashlib.sha256(new.body).hexdigest(),
-            dedup_key(new),
-            timestamp,
-        ),
+        message_values(new, format_timestamp(received_at)),
     )
     if cursor.rowcount == 1 and cursor.lastrowid is not None:
         return StoreResult(id=cursor.lastrowid, duplicate=False)
@@ -265,24 +256,15 @@ def insert_quarantine(
     connection: sqlite3.Connection, rejected: Rejected, received_at: datetime
 ) -> int:
     """Keep a rejected body once per operation and return its quarantine id."""
-    operation_id = rejected.operation_id
-    digest = hashlib.sha256(rejected.body).hexdigest()
     connection.execute(
         "INSERT INTO quarantine (operation_id, received_at, body, headers, "
         "body_sha256, problem) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (operation_id, body_sha256) DO NOTHING",
-        (
-            operation_id,
-            format_timestamp(received_at),
-            rejected.body,
-            json.dumps(dict(rejected.headers), sort_keys=True),
-            digest,
-            json.dumps(dict(rejected.problem), sort_keys=True),
-        ),
+        rejected_values(rejected, format_timestamp(received_at)),
     )
     row = connection.execute(
         "SELECT id FROM quarantine WHERE operation_id = ? AND body_sha256 = ?",
-        (operation_id, digest),
+        (rejected.operation_id, hashlib.sha256(rejected.body).hexdigest()),
     ).fetchone()
     return int(row[0])
 

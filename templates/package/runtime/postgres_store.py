@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -43,8 +42,10 @@ from .store import (
     dedup_key,
     format_timestamp,
     inbox_row,
+    message_values,
     quarantined_row,
     redact_url,
+    rejected_values,
 )
 
 logger = logging.getLogger(__name__)
@@ -239,28 +240,18 @@ class PostgresStore:
             await pool.close()
 
     async def add_message(self, new: NewMessage, received_at: datetime) -> StoreResult:
-        key = dedup_key(new)
         inserted, _ = await self._execute(
             "INSERT INTO messages (message, operation_id, received_at, body, "
             "headers, body_sha256, dedup_key, next_attempt_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
-            (
-                new.message,
-                new.operation_id,
-                received_at,
-                new.body,
-                json.dumps(dict(new.headers), sort_keys=True),
-                hashlib.sha256(new.body).hexdigest(),
-                key,
-                received_at,
-            ),
+            message_values(new, received_at),
         )
         if inserted:
             return StoreResult(id=int(inserted[0][0]), duplicate=False)
         # The conflicting insert has committed by now: ON CONFLICT waits for it.
         existing, _ = await self._execute(
-            "SELECT id FROM messages WHERE dedup_key = %s", (key,)
+            "SELECT id FROM messages WHERE dedup_key = %s", (dedup_key(new),)
         )
         if not existing:
             raise StorageError(
@@ -270,25 +261,17 @@ class PostgresStore:
         return StoreResult(id=int(existing[0][0]), duplicate=True)
 
     async def add_rejected(self, rejected: Rejected, received_at: datetime) -> int:
-        digest = hashlib.sha256(rejected.body).hexdigest()
         inserted, _ = await self._execute(
             "INSERT INTO quarantine (operation_id, received_at, body, headers, "
             "body_sha256, problem) VALUES (%s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (operation_id, body_sha256) DO NOTHING RETURNING id",
-            (
-                rejected.operation_id,
-                received_at,
-                rejected.body,
-                json.dumps(dict(rejected.headers), sort_keys=True),
-                digest,
-                json.dumps(dict(rejected.problem), sort_keys=True),
-            ),
+            rejected_values(rejected, received_at),
         )
         if inserted:
             return int(inserted[0][0])
         existing, _ = await self._execute(
             "SELECT id FROM quarantine WHERE operation_id = %s AND body_sha256 = %s",
-            (rejected.operation_id, digest),
+            (rejected.operation_id, hashlib.sha256(rejected.body).hexdigest()),
         )
         if not existing:
             raise StorageError("quarantine insert ignored but no row matches")

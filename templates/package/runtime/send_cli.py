@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from .settings import ConfigurationError, signature_algorithm_from_env
 from .spec import SecuritySchemeSpec
@@ -135,6 +136,15 @@ def run_sender_command(args: argparse.Namespace, package: str) -> int:
         )
         return EXIT_USAGE
 
+    problem = url_problem(args.url)
+    if problem is not None:
+        print(
+            f"error: invalid --url {args.url!r}: {problem}; give the receiver's "
+            "base URL, such as http://127.0.0.1:8000",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
     # The receiver's own variables, so that both sides sign the same way.
     try:
         credentials = _credentials(args, module.SECURITY_SCHEMES, os.environ)
@@ -156,6 +166,31 @@ def run_sender_command(args: argparse.Namespace, package: str) -> int:
         assert key is not None
         return _send(args, module, key, options)
     return _simulate(args, module, key, options)
+
+
+def url_problem(url: str) -> str | None:
+    """Return why `url` cannot be a receiver's base URL, or None when it can.
+
+    Checked before anything is sent, because httpx raises on a bad URL only
+    when the first request is built.
+    """
+    import httpx
+
+    if any(character.isspace() or not character.isprintable() for character in url):
+        return "it contains white space or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        parsed = httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as error:
+        return str(error) or type(error).__name__
+    if parts.scheme not in ("http", "https"):
+        return "the scheme must be http or https"
+    if not parsed.host or not parts.hostname:
+        return "the host is missing"
+    if port == 0:
+        return "the port must be between 1 and 65535"
+    return None
 
 
 def _message_names(module: ModuleType) -> dict[str, str]:

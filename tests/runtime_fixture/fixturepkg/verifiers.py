@@ -21,3 +21,27 @@ class NotAVerifier:
 
     def __init__(self) -> None:
         self.name = "not a verifier"
+
+
+def body_only_verifier(body: bytes) -> bool:
+    """Takes one parameter where the receiver passes two, so start-up fails."""
+    return bool(body)
+
+
+def keyword_verifier(body: bytes, headers: Mapping[str, str], *, strict: bool) -> bool:
+    """Needs a keyword the receiver never passes, so start-up fails."""
+    return strict
+
+
+class ShortVerifyMethod:
+    """Its verify method takes the body only, so start-up fails."""
+
+    def verify(self, body: bytes) -> bool:
+        return bool(body)
+
+
+class FlexibleVerifier:
+    """Accepts any arguments, which the receiver's two fit."""
+
+    def verify(self, *args: object, **kwargs: object) -> bool:
+        return True
