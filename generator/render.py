@@ -30,7 +30,14 @@ from .naming import snake_case
 from .normalize import Document
 from .options import builtin_template_folder
 from .overlay import TemplateSet, render_all
-from .samples import REMOVED, Sample, Samples, changed_node
+from .samples import (
+    RECEIVER_MAX_DEPTH,
+    REMOVED,
+    Sample,
+    Samples,
+    changed_node,
+    nesting_depth,
+)
 
 # Files the tool writes from data, not from templates, inside the package.
 WRITTEN_BY_TOOL = ("schema.json", "tests/samples.json")
@@ -165,6 +172,19 @@ def build_samples(
                 )
             )
             continue
+        shallowest = min(nesting_depth(sample.payload) for sample in good)
+        if shallowest > RECEIVER_MAX_DEPTH:
+            problems.append(
+                Diagnostic(
+                    f"every sample payload of message {message['name']!r} nests "
+                    f"arrays and objects {shallowest} levels deep, but the generated "
+                    f"receiver rejects bodies deeper than {RECEIVER_MAX_DEPTH}, so "
+                    "its contract tests will fail; make the payload schema "
+                    "shallower",
+                    _location(message["source"]),
+                    severity="warning",
+                )
+            )
         field = message.get("idempotency_field")
         if field:
             good = _distinct_keys(good, field, samples.validator(cls), name)

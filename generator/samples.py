@@ -46,6 +46,22 @@ _BROKEN_FORMATS = {
     "uuid": "not-a-uuid",
 }
 _MAX_DEPTH = 6
+# MAX_JSON_DEPTH of the generated receiver (templates/package/runtime/body.py):
+# it rejects bodies that nest arrays and objects deeper than this.
+RECEIVER_MAX_DEPTH = 64
+
+
+def nesting_depth(value: Any) -> int:
+    """Return how deep arrays and objects nest in a JSON value; a scalar is 0."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def models_in(spec: Path, tmp_path: Path, batch_size: int) -> tuple[str, set[str
         models.BATCH_SIZE = original
 
 
-# Shared cases with more than one schema: recursion, discriminators, enums,
+# Cases with more than one schema: recursion, discriminators, enums,
 # nullable forms, allOf and non-object payloads.
 CASES = (
     "C01-nested-relative-ref",

@@ -132,3 +132,15 @@ def test_direct_chain_generates_and_bundles(tmp_path: Path, where: str) -> None:
     assert again.exit_code == 0, (again.output, again.exception)
     document = yaml.safe_load(bundled.read_text())
     assert len(document["components"]["schemas"]) > LENGTH
+
+
+def test_payload_deeper_than_the_receiver_accepts_warns(tmp_path: Path) -> None:
+    deep = run("generate", nested_chain(tmp_path, 70), "-o", tmp_path / "deep")
+    assert deep.exit_code == 0, (deep.output, deep.exception)
+    warnings = [line for line in deep.stderr.splitlines() if "warning:" in line]
+    assert len(warnings) == 1, deep.stderr
+    assert "message 'Lead' nests arrays and objects 71 levels deep" in warnings[0]
+    assert "rejects bodies deeper than 64" in warnings[0]
+    shallow = run("generate", nested_chain(tmp_path, 60), "-o", tmp_path / "shallow")
+    assert shallow.exit_code == 0, (shallow.output, shallow.exception)
+    assert "warning:" not in shallow.stderr
