@@ -259,6 +259,15 @@ def template_context(
     )
     samples, warnings = build_samples(document, context)
     context["samples"] = samples
+    # Templates look valid samples up by message here: filtering
+    # `samples.valid` inside a loop over the messages took a third of the
+    # time of a 5,000-message generate.
+    by_message: dict[str, list[dict[str, Any]]] = {
+        message["python_name"]: [] for message in context["received_messages"]
+    }
+    for sample in samples["valid"]:
+        by_message[sample["message"]].append(sample)
+    context["valid_samples"] = by_message
     return context, warnings
 
 
