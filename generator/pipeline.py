@@ -6,8 +6,11 @@ decides the names that appear in the output (package, header, command).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,27 +97,57 @@ def build(options: Options, progress: Report = silent) -> Build:
             f"--package {package!r} would hide the module of that name, which the "
             "generated code imports; choose another name"
         )
-    progress("read spec")
-    document, front_warnings, spec_files = front_end(options)
-    if document.unsupported:
-        raise InputError(list(document.unsupported))
-    keys = idempotency_fields(options, document)
-    progress(messages_step("models", len(document.messages)))
-    models_code = generate_models(document)
-    progress(messages_step("render", len(document.messages)))
-    files, warnings = render_package(
-        document,
-        package=package,
-        models_code=models_code,
-        origin=origin(options),
-        templates=options.template_set(),
-        idempotency_fields=keys,
-    )
+    with _collector_paused(_is_small(options.spec)):
+        progress("read spec")
+        document, front_warnings, spec_files = front_end(options)
+        if document.unsupported:
+            raise InputError(list(document.unsupported))
+        keys = idempotency_fields(options, document)
+        progress(messages_step("models", len(document.messages)))
+        models_code = generate_models(document)
+        progress(messages_step("render", len(document.messages)))
+        files, warnings = render_package(
+            document,
+            package=package,
+            models_code=models_code,
+            origin=origin(options),
+            templates=options.template_set(),
+            idempotency_fields=keys,
+        )
     manifest = manifest_name(package)
     digests = {name: digest(content) for name, content in files.items()}
     inputs = input_fingerprints(options, spec_files)
     files[manifest] = manifest_bytes(package, digests, inputs)
     return Build(package, manifest, files, tuple(front_warnings + warnings))
+
+
+# A spec file up to this size is built with the cyclic garbage collector
+# paused. Such a build keeps most of what it allocates to the end, so
+# collections cost time (about 20 ms of a 0.6 s Realtor generate) and free
+# little: the 100-message benchmark spec (250 KiB) peaked at 103 MiB without
+# them and 94 MiB with them. Larger specs keep the collector, which held the
+# 1,000-message spec at 220 MiB instead of 390.
+PAUSED_GC_MAX_SPEC_BYTES = 512 * 1024
+
+
+def _is_small(spec: Path) -> bool:
+    try:
+        return spec.stat().st_size <= PAUSED_GC_MAX_SPEC_BYTES
+    except OSError:
+        return False  # the front end reports the file
+
+
+@contextlib.contextmanager
+def _collector_paused(paused: bool) -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block when `paused` is true."""
+    resume = paused and gc.isenabled()
+    if resume:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if resume:
+            gc.enable()
 
 
 def idempotency_fields(options: Options, document: Document) -> dict[str, str]:

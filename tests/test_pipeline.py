@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from generator import pipeline
 
 from .conftest import ORDERS_SPEC, REALTOR_SPEC
 from .helpers import run_cli, run_contract_tests, tree
@@ -286,3 +290,24 @@ def test_failed_write_leaves_the_old_tree(tmp_path: Path) -> None:
     after = tree(tmp_path / "generated")
     del before[f"{PACKAGE}/models.py"]
     assert after == before
+
+
+@pytest.mark.parametrize("padding", [0, 600 * 1024], ids=["small", "large"])
+def test_collector_paused_only_for_small_specs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, padding: int
+) -> None:
+    spec = tmp_path / "realtor-asyncapi.yml"
+    comment = ("# " + "x" * 98 + "\n") * (padding // 101)
+    spec.write_text(REALTOR_SPEC.read_text(encoding="utf-8") + comment)
+    seen = []
+    real = pipeline.generate_models
+
+    def recording(document: Any) -> str:
+        seen.append(gc.isenabled())
+        return real(document)
+
+    monkeypatch.setattr(pipeline, "generate_models", recording)
+    pipeline.build(pipeline.Options(spec, tmp_path / "out"))
+    # Paused for the small spec, running for the large one.
+    assert seen == [padding > 0]
+    assert gc.isenabled()
