@@ -454,6 +454,13 @@ def scale_group(bench: Bench, sizes: Sequence[int]) -> list[dict[str, Any]]:
 
         repeat = bench.repeat if count <= REPEATED_UP_TO else 1
         series = bench.interleaved({"asyncapi-gen": ours, "dcg alone": dcg}, repeat)
+        # The last generate above left its output in scale-out: check it, as
+        # CI would on an unchanged tree, against that generate.
+        checks = Series("check")
+        for _ in range(bench.repeat):
+            command = tool_check(spec, bench.work / "scale-out")
+            checks.runs.append(measure(command, log=bench.log))
+        series["check"] = checks
         rows.append(
             {
                 "messages": count,
@@ -542,10 +549,20 @@ def markdown(results: dict[str, Any]) -> str:
         "| dcg alone wall | per message | peak RSS | wall ratio |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    checks = [
+        "",
+        "| messages | check wall | check / generate |",
+        "|---:|---:|---:|",
+    ]
     for row in results["scale"]:
         count = row["messages"]
         a = row["series"]["asyncapi-gen"]
         d = row["series"]["dcg alone"]
+        c = row["series"]["check"]
+        checks.append(
+            f"| {count} | {c['median_wall_seconds']:.2f} s | "
+            f"{ratio(c['median_wall_seconds'], a['median_wall_seconds']):.3f}x |"
+        )
         lines.append(
             f"| {count} | {row['repeat']} | {a['median_wall_seconds']:.1f} s | "
             f"{a['median_wall_seconds'] / count * 1000:.1f} ms | "
@@ -554,7 +571,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"{d['max_peak_rss_mib']:.0f} MiB | "
             f"{ratio(a['median_wall_seconds'], d['median_wall_seconds']):.2f}x |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + checks) + "\n"
 
 
 def plot(rows: list[dict[str, Any]], target: Path) -> None:
