@@ -158,8 +158,24 @@ def _bytecode_cache(environment: jinja2.Environment) -> jinja2.BytecodeCache | N
         )
     )
     tag = hashlib.sha256(settings.encode("utf-8")).hexdigest()[:16]
+
+    class TolerantCache(jinja2.FileSystemBytecodeCache):
+        """Jinja's cache, with a broken entry or a full disk costing a compile."""
+
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # a truncated or foreign file: compile instead
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass  # the template still renders; the next run compiles it
+
     try:
-        return jinja2.FileSystemBytecodeCache(pattern=f"asyncapi-gen-{tag}-%s.cache")
+        return TolerantCache(pattern=f"asyncapi-gen-{tag}-%s.cache")
     except (OSError, RuntimeError):
         return None
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import jinja2.bccache
 import pytest
 from click.testing import CliRunner
 
@@ -339,3 +341,29 @@ def test_filter_that_exits_is_one_line(in_tmp: Path, case: str) -> None:
     assert result.stderr.rstrip().endswith(f"(raised at filters.py:{line})")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (in_tmp / "out").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_damaged_template_cache_costs_a_compile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    # Jinja keeps its cache under the temporary folder; this test gets its own.
+    cache_root = tmp_path / "tmp"
+    cache_root.mkdir()
+    monkeypatch.setenv("TMPDIR", str(cache_root))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    first = CliRunner().invoke(
+        main, ["generate", str(REALTOR_SPEC), "-o", str(tmp_path / "a" / "out")]
+    )
+    assert first.exit_code == 0, first.output
+    entries = list(cache_root.glob("_jinja2-cache-*/asyncapi-gen-*.cache"))
+    assert entries
+    for entry in entries:
+        # Past Jinja's header, so the damage reaches the stored checksum.
+        header = entry.read_bytes()[: len(jinja2.bccache.bc_magic)]
+        entry.write_bytes(header + (b"\x80" if damage == "truncated" else b"\xff" * 64))
+    second = CliRunner().invoke(
+        main, ["generate", str(REALTOR_SPEC), "-o", str(tmp_path / "b" / "out")]
+    )
+    assert second.exit_code == 0, second.output
+    assert tree(tmp_path / "a" / "out") == tree(tmp_path / "b" / "out")
