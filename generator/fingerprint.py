@@ -103,6 +103,10 @@ def input_fingerprints(options: Options, spec_files: list[Path]) -> dict[str, An
             "idempotency_keys": [list(pair) for pair in options.idempotency_keys],
             "templates": [_relative(folder, base) for folder in templates.overlays],
             "filters": _relative(options.filters, base) if options.filters else None,
+            # They change no output byte, but they decide whether the spec is
+            # accepted at all, so a check with other values must render.
+            "allow_outside_refs": options.allow_outside_refs,
+            "max_spec_bytes": options.max_spec_bytes,
         },
         "specs": {
             _relative(path, base): text_digest(path)

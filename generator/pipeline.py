@@ -21,6 +21,7 @@ from .models import generate_models
 from .naming import is_identifier
 from .normalize import Document, normalize
 from .options import (
+    DEFAULT_MAX_BYTES,
     HIDDEN_MODULES,
     MAX_PACKAGE_LENGTH,
     Options,
@@ -196,6 +197,10 @@ def origin(options: Options) -> Origin:
     if options.filters is not None:
         filters = _relative(options.filters.resolve(), base)
         command += f" --filters {shlex.quote(filters)}"
+    if options.allow_outside_refs:
+        command += " --allow-outside-refs"
+    if options.max_spec_bytes != DEFAULT_MAX_BYTES:
+        command += f" --max-spec-bytes {options.max_spec_bytes}"
     return Origin(spec=spec, command=command)
 
 

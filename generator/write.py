@@ -12,6 +12,7 @@ the tool never wrote are left alone, and `check` reports them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -32,13 +33,25 @@ def manifest_name(package: str) -> str:
 def manifest_bytes(
     package: str, files: dict[str, str], inputs: dict[str, Any]
 ) -> bytes:
-    """Return the manifest of one package: input digests and each file's digest."""
+    """Return the manifest of one package: input digests and each file's digest.
+
+    `digest` covers the inputs and the files together. A manifest that git
+    merges line by line from two runs, or whose file digests were edited to
+    match edited files, therefore no longer matches it, and `check` renders
+    in full instead of trusting the manifest. Two runs always differ on that
+    line, so git reports a conflict there rather than merging quietly.
+    """
+    ordered = dict(sorted(files.items()))
+    bound = json.dumps(
+        {"package": package, "inputs": inputs, "files": ordered}, sort_keys=True
+    )
     body = {
         "$comment": "Written by asyncapi-gen. DO NOT EDIT.",
         "generator": f"asyncapi-gen {__version__}",
         "package": package,
+        "digest": hashlib.sha256(bound.encode("utf-8")).hexdigest(),
         "inputs": inputs,
-        "files": dict(sorted(files.items())),
+        "files": ordered,
     }
     return (json.dumps(body, indent=2) + "\n").encode("utf-8")
 

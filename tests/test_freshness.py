@@ -104,6 +104,7 @@ INPUT_CHANGES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
         lambda repo: (repo / "generated" / "ping" / "notes.txt").write_text("x\n"),
         (),
     ),
+    "output-and-its-digest-edited": (lambda repo: edit_with_digest(repo), ()),
     "tool-version": (
         lambda repo: (repo / MANIFEST).write_text(
             (repo / MANIFEST).read_text().replace('"ruff": "', '"ruff": "0.0.1-')
@@ -111,6 +112,38 @@ INPUT_CHANGES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
         (),
     ),
 }
+
+
+def edit_with_digest(repo: Path) -> None:
+    """Edit a generated file and put its new digest in the manifest."""
+    target = repo / "generated" / "ping" / "models.py"
+    old = fingerprint.digest(target.read_bytes())
+    append(str(target), "EXTRA = 1\n")
+    new = fingerprint.digest(target.read_bytes())
+    manifest = repo / MANIFEST
+    manifest.write_text(manifest.read_text().replace(old, new))
+
+
+@pytest.mark.parametrize(
+    ("extra", "exit_code"),
+    [(("--max-spec-bytes", "100"), 2), (("--allow-outside-refs",), 1)],
+    ids=["max-spec-bytes", "allow-outside-refs"],
+)
+def test_acceptance_options_defeat_the_fast_path(
+    ping_repo: Path, extra: tuple[str, ...], exit_code: int
+) -> None:
+    # These options decide whether the spec is accepted, so check must not
+    # answer from a manifest written with other values.
+    result = run("check", *extra)
+    assert FAST not in result.output
+    assert result.exit_code == exit_code, result.output
+
+
+def test_header_names_acceptance_options(ping_repo: Path) -> None:
+    result = run("generate", "--max-spec-bytes", "9000000", "--allow-outside-refs")
+    assert result.exit_code == 0, result.output
+    header = (ping_repo / "generated" / "ping" / "models.py").read_text()
+    assert "--allow-outside-refs --max-spec-bytes 9000000\n" in header
 
 
 def test_unchanged_output_takes_the_fast_path(ping_repo: Path) -> None:
