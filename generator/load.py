@@ -14,13 +14,14 @@ import json.scanner
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import SourceLocation, fail
+from .errors import InputError, SourceLocation, fail
 from .options import DEFAULT_MAX_BYTES
 
 # An alias can repeat a subtree many times without costing memory in PyYAML, but
@@ -167,6 +168,18 @@ def _parse_json(text: str, name: str) -> Any:
     except json.JSONDecodeError as error:
         location = SourceLocation(name, error.lineno, error.colno)
         raise fail(f"invalid JSON: {error.msg}", location) from None
+    except ValueError:
+        # int() refused a number with too many digits; find it for the message.
+        limit = sys.get_int_max_str_digits()
+        found = re.search(rf"-?\d{{{limit + 1},}}", text)
+        if found is None:
+            raise
+        before = text[: found.start()]
+        location = SourceLocation(
+            name, before.count("\n") + 1, found.start() - (before.rfind("\n") + 1) + 1
+        )
+        digits = len(found.group().lstrip("-"))
+        raise fail(_LONG_INTEGER.format(digits=digits), location) from None
 
 
 # The pure-Python parts of the json module; typeshed leaves them out.
@@ -274,11 +287,24 @@ _CoreSchemaLoader.add_implicit_resolver(
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     value = str(loader.construct_scalar(node))
-    if value.startswith("0o"):
-        return int(value[2:], 8)
-    if value.startswith("0x"):
-        return int(value[2:], 16)
-    return int(value)
+    try:
+        if value.startswith("0o"):
+            return int(value[2:], 8)
+        if value.startswith("0x"):
+            return int(value[2:], 16)
+        return int(value)
+    except ValueError:
+        # Python converts at most sys.get_int_max_str_digits() digits.
+        mark = node.start_mark
+        name = getattr(loader, "display_name", "<spec>")
+        location = SourceLocation(name, mark.line + 1, mark.column + 1)
+        raise fail(_LONG_INTEGER.format(digits=len(value)), location) from None
+
+
+_LONG_INTEGER = (
+    "an integer of {digits} digits is longer than Python converts; quote it to "
+    "keep it as a string"
+)
 
 
 _CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
@@ -438,6 +464,10 @@ def _tree_from_events(text: str, name: str) -> Any:
     loader = _FastCoreSchemaLoader(text)
     try:
         return _build_from_events(loader, name)
+    except InputError:
+        # A value that cannot be built, such as an overlong integer: composing
+        # first reports any syntax error later in the file before it.
+        raise _Unusual from None
     finally:
         loader.dispose()
 

@@ -129,22 +129,32 @@ def make_environment(
                 for k, v in team_globals.items()
             }
         )
-    environment.bytecode_cache = _bytecode_cache(environment)
+    environment.bytecode_cache = _bytecode_cache(environment, templates.filters)
     return environment
 
 
-def _bytecode_cache(environment: jinja2.Environment) -> jinja2.BytecodeCache | None:
+def _bytecode_cache(
+    environment: jinja2.Environment, filters_file: Path | None
+) -> jinja2.BytecodeCache | None:
     """Return a cache of compiled templates, kept between runs like __pycache__.
 
     Compiling the built-in templates takes about a tenth of a Realtor
     generate. Jinja keys each entry by the template's path and checks it
     against the source's digest, and keeps the files in a folder of the
     user's own under the temporary folder. Compilation also depends on the
-    environment's options and on which filters and tests exist, so those go
-    into the file names. Without a usable folder, templates are compiled
-    each run.
+    environment's options and on which filters and tests exist, and Jinja
+    runs a filter on a literal while it compiles, so the file names also
+    carry the options, the filter and test names, and digests of the tool's
+    modules (the built-in filters) and of the team's filters file. Without a
+    usable folder, templates are compiled each run.
+
+    NOTE: modules that the filters file imports are not in the digests; a
+    filter from such a module, applied to a literal, keeps its old result
+    until the filters file or the template changes.
     """
     import jinja2
+
+    from .fingerprint import code_digest, text_digest
 
     settings = repr(
         (
@@ -155,6 +165,8 @@ def _bytecode_cache(environment: jinja2.Environment) -> jinja2.BytecodeCache | N
             environment.autoescape,
             sorted(environment.filters),
             sorted(environment.tests),
+            code_digest(),
+            text_digest(filters_file) if filters_file is not None else None,
         )
     )
     tag = hashlib.sha256(settings.encode("utf-8")).hexdigest()[:16]
@@ -343,10 +355,15 @@ def _render_one(
     except GeneratorError:
         raise
     except BaseException as error:
-        # A team filter may raise anything, SystemExit included. A
-        # BaseException raised outside the team's code, such as Ctrl-C's
-        # KeyboardInterrupt, passes through.
-        if not isinstance(error, Exception) and _frame_in(error, team) is None:
+        # A team filter or global may raise anything. SystemExit while a
+        # template renders can only come from the team's code, since the tool
+        # never calls sys.exit there, so it is an error even when a builtin
+        # such as sys.exit raised it. Other BaseExceptions raised outside the
+        # team's code, such as Ctrl-C's KeyboardInterrupt, pass through.
+        if (
+            not isinstance(error, Exception | SystemExit)
+            and _frame_in(error, team) is None
+        ):
             raise
         raise _template_error(error, path, known, team) from None
 

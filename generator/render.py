@@ -172,19 +172,25 @@ def build_samples(
                 )
             )
             continue
-        shallowest = min(nesting_depth(sample.payload) for sample in good)
-        if shallowest > RECEIVER_MAX_DEPTH:
+        # The generated receiver rejects bodies nested deeper than it accepts,
+        # so such a sample could only make its contract tests fail.
+        deep = [s for s in good if nesting_depth(s.payload) > RECEIVER_MAX_DEPTH]
+        if deep:
             problems.append(
                 Diagnostic(
-                    f"every sample payload of message {message['name']!r} nests "
-                    f"arrays and objects {shallowest} levels deep, but the generated "
-                    f"receiver rejects bodies deeper than {RECEIVER_MAX_DEPTH}, so "
-                    "its contract tests will fail; make the payload schema "
-                    "shallower",
+                    f"{len(deep)} of {len(good)} sample payloads of message "
+                    f"{message['name']!r} nest arrays and objects "
+                    f"{nesting_depth(deep[0].payload)} levels deep, but the "
+                    f"generated receiver rejects bodies deeper than "
+                    f"{RECEIVER_MAX_DEPTH}; the contract tests leave them out, so "
+                    "make the payload schema shallower",
                     _location(message["source"]),
                     severity="warning",
                 )
             )
+            good = [s for s in good if s not in deep]
+            if not good:
+                continue
         field = message.get("idempotency_field")
         if field:
             good = _distinct_keys(good, field, samples.validator(cls), name)

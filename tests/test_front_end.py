@@ -481,3 +481,33 @@ def test_ref_to_whole_document_is_rejected(case: str) -> None:
         assert f"error: $ref {ref} points to a whole AsyncAPI document" in line
         assert "[at #/channels/a/publish/message" in line
     assert not Path("out").exists()
+
+
+LONG = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "spec.yml",
+            HEADER + f"x-big: {LONG}\n",
+            "spec.yml:3:8: error: an integer of 5000 digits is longer than Python "
+            "converts; quote it to keep it as a string",
+        ),
+        (
+            "spec.json",
+            '{"asyncapi": "2.6.0",\n "x-big": ' + LONG + "}\n",
+            "spec.json:2:11: error: an integer of 5000 digits is longer than Python "
+            "converts; quote it to keep it as a string",
+        ),
+        (
+            "flow.yml",
+            'info: {title: T, version: "1", ' + LONG + ": x: y}\n",
+            "flow.yml:1:5032: error: invalid YAML: expected ',' or '}', but got ':'",
+        ),
+    ],
+    ids=["yaml", "json", "syntax-error-after"],
+)
+def test_overlong_integer_is_one_line(name: str, text: str, expected: str) -> None:
+    assert only_error(validate(write(name, text))) == expected

@@ -367,3 +367,27 @@ def test_damaged_template_cache_costs_a_compile(
     )
     assert second.exit_code == 0, second.output
     assert tree(tmp_path / "a" / "out") == tree(tmp_path / "b" / "out")
+
+
+def test_filter_on_a_literal_follows_the_filters_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Jinja runs a filter on a literal while it compiles, so a cached template
+    # must not outlive a change to the filters file.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "banner.txt.jinja").write_text('{{ "Lead" | tag }}\n')
+    filters = tmp_path / "filters.py"
+    args = ["generate", str(REALTOR_SPEC), "-o", "out", "--templates", "team"]
+    args += ["--filters", "filters.py"]
+    banner = tmp_path / "out" / "realtor_connections_plus" / "banner.txt"
+    for version in ("v1", "v2"):
+        filters.write_text(
+            f"def tag(value):\n    return '{version}-' + value\n\n\n"
+            "FILTERS = {'tag': tag}\n"
+        )
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert banner.read_text() == f"{version}-Lead\n"

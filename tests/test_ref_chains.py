@@ -139,8 +139,11 @@ def test_payload_deeper_than_the_receiver_accepts_warns(tmp_path: Path) -> None:
     assert deep.exit_code == 0, (deep.output, deep.exception)
     warnings = [line for line in deep.stderr.splitlines() if "warning:" in line]
     assert len(warnings) == 1, deep.stderr
-    assert "message 'Lead' nests arrays and objects 71 levels deep" in warnings[0]
+    assert "1 of 1 sample payloads of message 'Lead' nest arrays and " in warnings[0]
+    assert "objects 71 levels deep" in warnings[0]
     assert "rejects bodies deeper than 64" in warnings[0]
+    samples = (tmp_path / "deep" / "spec" / "tests" / "samples.json").read_text()
+    assert '"valid": []' in samples
     shallow = run("generate", nested_chain(tmp_path, 60), "-o", tmp_path / "shallow")
     assert shallow.exit_code == 0, (shallow.output, shallow.exception)
     assert "warning:" not in shallow.stderr

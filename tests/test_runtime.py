@@ -1507,7 +1507,14 @@ def test_unusable_verifier_hook_exits_2(tmp_path: Path, reference: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["body_only_verifier", "keyword_verifier", "ShortVerifyMethod"]
+    "name",
+    [
+        "body_only_verifier",
+        "keyword_verifier",
+        "ShortVerifyMethod",
+        "async_verifier",
+        "AsyncVerifyMethod",
+    ],
 )
 @pytest.mark.usefixtures("package_root")
 def test_verifier_hook_with_wrong_parameters_exits_2(tmp_path: Path, name: str) -> None:
@@ -1520,7 +1527,8 @@ def test_verifier_hook_with_wrong_parameters_exits_2(tmp_path: Path, name: str) 
     assert completed.stderr.startswith(
         f"error: invalid RECEIVER_SIGNATURE_VERIFIER={reference!r}: "
     )
-    assert "(body, headers)" in completed.stderr
+    expected = "async" if name.lower().startswith("async") else "(body, headers)"
+    assert expected in completed.stderr
     assert "Traceback" not in completed.stderr
     assert len(completed.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "inbox.sqlite3").exists()

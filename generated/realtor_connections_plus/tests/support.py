@@ -359,12 +359,18 @@ def count_rows(receiver: RunningReceiver) -> int:
         connection.close()
 
 
-def count_stored(receiver: RunningReceiver, body: bytes) -> int:
-    """Count the inbox rows that hold exactly this body."""
+def count_stored(receiver: RunningReceiver, message: str, body: bytes) -> int:
+    """Count the inbox rows of `message` that hold exactly this body.
+
+    Two messages may share a payload schema and so a sample body; each is
+    stored once per message.
+    """
+    _, name, _ = MESSAGES[message]
     connection = sqlite3.connect(f"file:{receiver.db_path}?mode=ro", uri=True)
     try:
         (count,) = connection.execute(
-            "SELECT count(*) FROM messages WHERE body = ?", (body,)
+            "SELECT count(*) FROM messages WHERE message = ? AND body = ?",
+            (name, body),
         ).fetchone()
         return int(count)
     finally:

@@ -248,7 +248,7 @@ def test_redelivery(
     assert first.status_code in ACCEPTED, explain(first, body)
     assert second.status_code == 200, explain(second, body)
     assert second.json()["id"] == first.json()["id"]
-    assert count_stored(receiver, body) == 1
+    assert count_stored(receiver, message, body) == 1
 
 
 @pytest.mark.parametrize(("message", "payload"), KEYED)
@@ -264,7 +264,7 @@ def test_redelivery_with_the_same_key(
     assert first.status_code == 202, explain(first, body)
     assert second.status_code == 200, explain(second, reformatted)
     assert second.json()["id"] == first.json()["id"]
-    assert count_stored(receiver, reformatted) == 0
+    assert count_stored(receiver, message, reformatted) == 0
 
 
 @pytest.mark.parametrize(

@@ -245,7 +245,19 @@ def check_verifier(verifier: BodyVerifier, setting: str) -> None:
 
 
 def check_verifier_function(function: Callable[..., object], setting: str) -> None:
-    """Raise ConfigurationError unless `function(body, headers)` can bind."""
+    """Raise ConfigurationError unless `function(body, headers)` can bind.
+
+    An async function is rejected too: the receiver calls the verifier
+    without awaiting it, and the coroutine it would get is not a verdict.
+    """
+    # An object whose class defines `async def __call__` is async as well.
+    call = type(function).__call__
+    if inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call):
+        raise ConfigurationError(
+            f"{setting}: the verifier is an async function, but the receiver "
+            "calls it without awaiting; make it a plain function that returns "
+            "True or False"
+        )
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):

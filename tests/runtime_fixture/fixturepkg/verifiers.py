@@ -45,3 +45,15 @@ class FlexibleVerifier:
 
     def verify(self, *args: object, **kwargs: object) -> bool:
         return True
+
+
+async def async_verifier(body: bytes, headers: Mapping[str, str]) -> bool:
+    """An async function, which the receiver cannot await, so start-up fails."""
+    return True
+
+
+class AsyncVerifyMethod:
+    """Its verify method is async, so start-up fails."""
+
+    async def verify(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        return True
