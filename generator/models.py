@@ -646,12 +646,38 @@ def _check_class_names(modules: list[str], document: Document) -> None:
     A route bound to a renamed class would validate against the wrong model,
     so this is an error rather than a warning.
     """
-    defined = {
-        node.name
+    classes = [
+        node
         for code in modules
         for node in ast.parse(code).body
         if isinstance(node, ast.ClassDef)
-    }
+    ]
+    defined = {node.name for node in classes}
+    # The library names a class of its own for a constrained scalar under an
+    # array's items, a map's values or a oneOf option, after the property. It
+    # may take the name of a schema of the spec, which is then renamed: an
+    # object schema whose name now belongs to a root model lost it that way.
+    definitions = document.schema_document["$defs"]
+    taken = sorted(
+        node.name
+        for node in classes
+        if _is_root_model(node) and _is_object(definitions.get(node.name))
+    )
+    if taken:
+        raise InputError(
+            [
+                Diagnostic(
+                    f"datamodel-code-generator gave the name {name!r} to an inline "
+                    f"schema, so schema {name!r} would get another class; give the "
+                    "inline schema (an array's items, a map's values or a "
+                    "oneOf/anyOf option) a name of its own under "
+                    "components/schemas and refer to it with $ref, or rename "
+                    f"schema {name!r}",
+                    document.schema_sources.get(name),
+                )
+                for name in taken
+            ]
+        )
     missing = sorted(
         {m.payload_class for m in document.messages if m.payload_class} - defined
     )
@@ -667,6 +693,27 @@ def _check_class_names(modules: list[str], document: Document) -> None:
                 )
             ]
         )
+
+
+def _is_root_model(node: ast.ClassDef) -> bool:
+    return any(
+        isinstance(base, ast.Subscript)
+        and getattr(base.value, "id", None) == "RootModel"
+        for base in node.bases
+    )
+
+
+def _is_object(schema: Any) -> bool:
+    """Tell whether the library makes a model with fields of `schema`.
+
+    An object schema that combines others (oneOf, anyOf, allOf) may become a
+    root model of a union, so only plain ones count.
+    """
+    return (
+        isinstance(schema, dict)
+        and "properties" in schema
+        and not {"oneOf", "anyOf", "allOf"} & schema.keys()
+    )
 
 
 # Characters that the library leaves raw inside string literals but that must

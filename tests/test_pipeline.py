@@ -311,3 +311,48 @@ def test_collector_paused_only_for_small_specs(
     # Paused for the small spec, running for the large one.
     assert seen == [padding > 0]
     assert gc.isenabled()
+
+
+TAKEN_NAME_SPEC = """\
+asyncapi: 3.0.0
+info: {title: Tag clash, version: 1.0.0}
+channels:
+  posts:
+    address: /posts
+    messages:
+      Post: {payload: {$ref: '#/components/schemas/Post'}}
+  tags:
+    address: /tags
+    messages:
+      TagCreated: {payload: {$ref: '#/components/schemas/Tag'}}
+operations:
+  receivePost: {action: receive, channel: {$ref: '#/channels/posts'}}
+  receiveTag: {action: receive, channel: {$ref: '#/channels/tags'}}
+components:
+  schemas:
+    Post:
+      type: object
+      properties:
+        tags:
+          type: array
+          items: {type: string, maxLength: 5}
+    Tag:
+      type: object
+      required: [label]
+      properties:
+        label: {type: string}
+"""
+
+
+def test_library_taking_a_schema_name_is_an_error(tmp_path: Path) -> None:
+    # The library names the items class of `tags` "Tag"; the route for
+    # TagCreated would then validate strings instead of Tag objects.
+    spec = tmp_path / "tags-asyncapi.yaml"
+    spec.write_text(TAKEN_NAME_SPEC)
+    result = run_cli("generate", spec.name, "--output", "out", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tags-asyncapi.yaml:24:7: error: datamodel-code-gen")
+    assert "gave the name 'Tag' to an inline schema" in lines[0]
+    assert not (tmp_path / "out").exists()
