@@ -653,15 +653,17 @@ def _check_class_names(modules: list[str], document: Document) -> None:
         if isinstance(node, ast.ClassDef)
     ]
     defined = {node.name for node in classes}
-    # The library names a class of its own for a constrained scalar under an
-    # array's items, a map's values or a oneOf option, after the property. It
-    # may take the name of a schema of the spec, which is then renamed: an
-    # object schema whose name now belongs to a root model lost it that way.
+    # The library names a class of its own for some inline schemas (a
+    # constrained scalar under an array's items or a oneOf option, an allOf
+    # of an enum) after the property. It may take the name of a schema of the
+    # spec, which is then renamed: an object schema whose class lacks its
+    # properties lost its name that way.
     definitions = document.schema_document["$defs"]
     taken = sorted(
         node.name
         for node in classes
-        if _is_root_model(node) and _is_object(definitions.get(node.name))
+        if _is_object(definitions.get(node.name))
+        and not _has_fields(node, definitions[node.name]["properties"])
     )
     if taken:
         raise InputError(
@@ -669,7 +671,7 @@ def _check_class_names(modules: list[str], document: Document) -> None:
                 Diagnostic(
                     f"datamodel-code-generator gave the name {name!r} to an inline "
                     f"schema, so schema {name!r} would get another class; give the "
-                    "inline schema (an array's items, a map's values or a "
+                    "inline schema (an array's items, a map's values, an allOf or a "
                     "oneOf/anyOf option) a name of its own under "
                     "components/schemas and refer to it with $ref, or rename "
                     f"schema {name!r}",
@@ -695,12 +697,12 @@ def _check_class_names(modules: list[str], document: Document) -> None:
         )
 
 
-def _is_root_model(node: ast.ClassDef) -> bool:
-    return any(
-        isinstance(base, ast.Subscript)
-        and getattr(base.value, "id", None) == "RootModel"
-        for base in node.bases
-    )
+def _has_fields(node: ast.ClassDef, properties: Any) -> bool:
+    """Tell whether a class has a field for each property of its schema."""
+    fields = {
+        _property_name(item) for item in node.body if isinstance(item, ast.AnnAssign)
+    }
+    return isinstance(properties, dict) and set(properties) <= fields
 
 
 def _is_object(schema: Any) -> bool:
