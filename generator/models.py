@@ -136,8 +136,8 @@ def _batches(
 ) -> Iterator[dict[str, Any]]:
     """Yield the schema documents to give the library, one call each."""
     definitions: dict[str, Any] = prepared["$defs"]
-    # A schema of the spec's own sits at "/$defs/<name>"; the hoisting step's
-    # classes sit deeper, and go with the batch of the schema that holds them.
+    # A schema of the spec's own is at "/$defs/<name>". The hoisting step's
+    # classes are deeper, and go with the batch of the schema they came from.
     roots = [name for name in definitions if origins[name].count("/") == 2]
     if len(roots) <= BATCH_SIZE:
         yield prepared

@@ -142,11 +142,11 @@ def _bytecode_cache(
     generate. Jinja keys each entry by the template's path and checks it
     against the source's digest, and keeps the files in a folder of the
     user's own under the temporary folder. Compilation also depends on the
-    environment's options and on which filters and tests exist, and Jinja
-    runs a filter on a literal while it compiles, so the file names also
-    carry the options, the filter and test names, and digests of the tool's
-    modules (the built-in filters) and of the team's filters file. Without a
-    usable folder, templates are compiled each run.
+    environment's options and on which filters and tests exist. Jinja also
+    runs a filter on a literal while it compiles. So the file names carry
+    the options, the filter and test names, and digests of the tool's modules
+    (the built-in filters) and of the team's filters file. Without a usable
+    folder, templates are compiled each run.
 
     NOTE: modules that the filters file imports are not in the digests; a
     filter from such a module, applied to a literal, keeps its old result
