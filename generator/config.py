@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GeneratorError
-from .options import RECEIVE_CHOICES, Options
+from .options import RECEIVE_CHOICES, Options, display_path
 
 CONFIG_FILE = "pyproject.toml"
 # The TOML key of each setting, and the Options field it sets.
@@ -52,7 +52,7 @@ def configured_specs(path: Path) -> list[dict[str, Any]]:
     section = data.get("tool", {}).get("asyncapi-gen")
     if section is None:
         return []
-    where = f"{_shown(path)}: error: [tool.asyncapi-gen]"
+    where = f"{display_path(path)}: error: [tool.asyncapi-gen]"
     if not isinstance(section, dict) or set(section) - {"specs"}:
         raise GeneratorError(
             f"{where} may only contain [[tool.asyncapi-gen.specs]] entries"
@@ -126,10 +126,6 @@ def _path(base: Path, value: str) -> Path:
     return Path(os.path.relpath(base / value))
 
 
-def _shown(path: Path) -> str:
-    return Path(os.path.relpath(path)).as_posix()
-
-
 def plan(
     spec: Path | None, given: Mapping[str, Any], defaults: Options
 ) -> list[Options]:
@@ -146,7 +142,7 @@ def plan(
     if not entries:
         raise GeneratorError(
             "error: no SPEC given and no [[tool.asyncapi-gen.specs]] in "
-            f"{_shown(path) if path else CONFIG_FILE}; pass a spec file or "
+            f"{display_path(path) if path else CONFIG_FILE}; pass a spec file or "
             "configure one"
         )
     return [replace(defaults, **{**entry, **given}) for entry in entries]

@@ -17,14 +17,15 @@ contains the output, with forward slashes, as in the file headers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .check import IGNORED_FOLDERS
+from .options import relative_posix
 from .overlay import template_paths
 from .write import manifest_bytes, manifest_name, read_manifest_data, read_manifests
 
@@ -53,8 +54,13 @@ def folder_digest(folder: Path) -> str:
     return hasher.hexdigest()
 
 
+@functools.cache
 def code_digest() -> str:
-    """Return one digest over the generator's own Python modules."""
+    """Return one digest over the generator's own Python modules.
+
+    Computed once per process: the template cache and the manifest both need
+    it, and the modules do not change while the tool runs.
+    """
     package = Path(__file__).parent
     hasher = hashlib.sha256()
     for path in sorted(package.glob("*.py")):
@@ -89,7 +95,7 @@ def input_fingerprints(options: Options, spec_files: list[Path]) -> dict[str, An
     templates = options.template_set()
     folders = {"builtin": folder_digest(templates.builtin)}
     for folder in templates.overlays:
-        folders[_relative(folder, base)] = folder_digest(folder)
+        folders[relative_posix(folder, base)] = folder_digest(folder)
     result: dict[str, Any] = {
         "tools": {
             "asyncapi-gen": __version__,
@@ -97,20 +103,24 @@ def input_fingerprints(options: Options, spec_files: list[Path]) -> dict[str, An
             **{name: installed_version(name) for name in PINNED_TOOLS},
         },
         "options": {
-            "spec": _relative(options.spec, base),
+            "spec": relative_posix(options.spec, base),
             "package": options.package_name,
             "receive": options.receive,
             "idempotency_keys": [list(pair) for pair in options.idempotency_keys],
-            "templates": [_relative(folder, base) for folder in templates.overlays],
-            "filters": _relative(options.filters, base) if options.filters else None,
+            "templates": [
+                relative_posix(folder, base) for folder in templates.overlays
+            ],
+            "filters": relative_posix(options.filters, base)
+            if options.filters
+            else None,
             # They change no output byte, but they decide whether the spec is
             # accepted at all, so a check with other values must render.
             "allow_outside_refs": options.allow_outside_refs,
             "max_spec_bytes": options.max_spec_bytes,
         },
         "specs": {
-            _relative(path, base): text_digest(path)
-            for path in sorted(spec_files, key=lambda p: _relative(p, base))
+            relative_posix(path, base): text_digest(path)
+            for path in sorted(spec_files, key=lambda p: relative_posix(p, base))
         },
         "templates": folders,
     }
@@ -170,7 +180,3 @@ def _outputs_match(output: Path, files: dict[str, Any], manifest: str) -> bool:
         if name != manifest and name not in files and name not in others:
             return False
     return True
-
-
-def _relative(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path.resolve(), base)).as_posix()

@@ -12,7 +12,6 @@ import json
 import json.decoder
 import json.scanner
 import math
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError, SourceLocation, fail
-from .options import DEFAULT_MAX_BYTES
+from .options import DEFAULT_MAX_BYTES, display_path
 
 # An alias can repeat a subtree many times without costing memory in PyYAML, but
 # every later walk of the tree pays for each repetition ("billion laughs").
@@ -58,14 +57,6 @@ class LoadedFile:
     path: Path
     display_name: str
     root: Any
-
-
-def display_path(path: Path) -> str:
-    """Return the path as the user sees it: relative to the working directory."""
-    try:
-        return Path(os.path.relpath(path)).as_posix()
-    except ValueError:  # another drive on Windows
-        return path.as_posix()
 
 
 def location_of(container: Any, key: str | int) -> SourceLocation | None:

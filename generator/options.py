@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import keyword
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -77,6 +78,19 @@ def default_package(spec: Path) -> str:
     if name in HIDDEN_MODULES or keyword.iskeyword(name):
         name += "_api"
     return name
+
+
+def display_path(path: Path) -> str:
+    """Return the path as the user sees it: relative to the working directory."""
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+
+
+def relative_posix(path: Path, base: Path) -> str:
+    """Return `path` relative to the folder `base`, with forward slashes."""
+    return Path(os.path.relpath(path.resolve(), base)).as_posix()
 
 
 def templates_root() -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from .options import (
     MAX_PACKAGE_LENGTH,
     Options,
     default_package,
+    relative_posix,
 )
 from .progress import Report, messages_step, silent
 from .render import Origin, render_package
@@ -183,8 +183,8 @@ def origin(options: Options) -> Origin:
     output (the repository root in the usual layout).
     """
     base = options.output.resolve().parent
-    spec = _relative(options.spec.resolve(), base)
-    output = _relative(options.output.resolve(), base)
+    spec = relative_posix(options.spec.resolve(), base)
+    output = relative_posix(options.output.resolve(), base)
     command = f"asyncapi-gen generate {spec} --output {output}"
     if options.package and options.package != default_package(options.spec):
         command += f" --package {options.package}"
@@ -193,16 +193,12 @@ def origin(options: Options) -> Origin:
     for message, field in options.idempotency_keys:
         command += f" --idempotency-key {shlex.quote(f'{message}={field}')}"
     for folder in options.templates:
-        command += f" --templates {shlex.quote(_relative(folder.resolve(), base))}"
+        command += f" --templates {shlex.quote(relative_posix(folder.resolve(), base))}"
     if options.filters is not None:
-        filters = _relative(options.filters.resolve(), base)
+        filters = relative_posix(options.filters.resolve(), base)
         command += f" --filters {shlex.quote(filters)}"
     if options.allow_outside_refs:
         command += " --allow-outside-refs"
     if options.max_spec_bytes != DEFAULT_MAX_BYTES:
         command += f" --max-spec-bytes {options.max_spec_bytes}"
     return Origin(spec=spec, command=command)
-
-
-def _relative(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path, base)).as_posix()

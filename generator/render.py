@@ -91,6 +91,7 @@ def build_context(
         for m in op["messages"]
         if m["payload_class"]
     }
+    schema_document = plain(document.schema_document)
     used_schemes = sorted(
         {name for op in received for group in op["security"] for name in group}
     )
@@ -110,9 +111,9 @@ def build_context(
         "channels": _channels(data["operations"]),
         "schemas": [
             {"name": name, "schema": schema}
-            for name, schema in plain(document.schema_document.get("$defs", {})).items()
+            for name, schema in schema_document.get("$defs", {}).items()
         ],
-        "schema_document": plain(document.schema_document),
+        "schema_document": schema_document,
     }
 
 
@@ -174,13 +175,14 @@ def build_samples(
             continue
         # The generated receiver rejects bodies nested deeper than it accepts,
         # so such a sample could only make its contract tests fail.
-        deep = [s for s in good if nesting_depth(s.payload) > RECEIVER_MAX_DEPTH]
+        depths = [nesting_depth(sample.payload) for sample in good]
+        deep = [depth for depth in depths if depth > RECEIVER_MAX_DEPTH]
         if deep:
             problems.append(
                 Diagnostic(
                     f"{len(deep)} of {len(good)} sample payloads of message "
                     f"{message['name']!r} nest arrays and objects "
-                    f"{nesting_depth(deep[0].payload)} levels deep, but the "
+                    f"{deep[0]} levels deep, but the "
                     f"generated receiver rejects bodies deeper than "
                     f"{RECEIVER_MAX_DEPTH}; the contract tests leave them out, so "
                     "make the payload schema shallower",
@@ -188,7 +190,11 @@ def build_samples(
                     severity="warning",
                 )
             )
-            good = [s for s in good if s not in deep]
+            good = [
+                sample
+                for sample, depth in zip(good, depths, strict=True)
+                if depth <= RECEIVER_MAX_DEPTH
+            ]
             if not good:
                 continue
         field = message.get("idempotency_field")

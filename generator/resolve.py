@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from .errors import Diagnostic, InputError, SourceLocation
-from .load import MAX_DEPTH, LoadedFile, display_path, load_file, location_of
+from .load import MAX_DEPTH, LoadedFile, load_file, location_of
+from .options import display_path
 
 # Keys whose values are instance data, where a "$ref" key is not a reference.
 DATA_KEYWORDS = frozenset({"example", "examples", "const", "enum", "default"})
