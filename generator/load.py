@@ -392,11 +392,7 @@ def _parse_yaml(text: str, name: str) -> Any:
             pass
     loader.display_name = name
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node, name)
-        return loader.construct_document(node)
+        return _composed(loader, name)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         location = (
@@ -418,13 +414,18 @@ def _parse_fast(text: str, name: str) -> Any:
     loader = _FastCoreSchemaLoader(text)
     loader.display_name = name
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node, name)
-        return loader.construct_document(node)
+        return _composed(loader, name)
     finally:
         loader.dispose()
+
+
+def _composed(loader: Any, name: str) -> Any:
+    """Compose the document's node graph, check its aliases, and build the tree."""
+    node = loader.get_single_node()
+    if node is None:
+        return None
+    _check_expansion(node, name)
+    return loader.construct_document(node)
 
 
 class _Unusual(Exception):
