@@ -659,13 +659,13 @@ def _check_class_names(modules: list[str], document: Document) -> None:
     # spec, which is then renamed: an object schema whose class lacks its
     # properties lost its name that way.
     definitions = document.schema_document["$defs"]
-    taken = sorted(
+    lost_names = sorted(
         node.name
         for node in classes
         if _is_object(definitions.get(node.name))
         and not _has_fields(node, definitions[node.name]["properties"])
     )
-    if taken:
+    if lost_names:
         raise InputError(
             [
                 Diagnostic(
@@ -677,7 +677,7 @@ def _check_class_names(modules: list[str], document: Document) -> None:
                     f"schema {name!r}",
                     document.schema_sources.get(name),
                 )
-                for name in taken
+                for name in lost_names
             ]
         )
     missing = sorted(

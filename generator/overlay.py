@@ -148,7 +148,7 @@ def _bytecode_cache(
     (the built-in filters) and of the team's filters file. Without a usable
     folder, templates are compiled each run.
 
-    NOTE: modules that the filters file imports are not in the digests; a
+    NOTE: modules that the filters file imports are not in the digests. A
     filter from such a module, applied to a literal, keeps its old result
     until the filters file or the template changes.
     """

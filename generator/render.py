@@ -442,9 +442,9 @@ def _json_file(value: dict[str, Any], *, one_per_line: tuple[str, ...] = ()) -> 
 
     The lists under the top-level keys in `one_per_line` get one item per
     line. The rest is the text of `json.dumps(value, indent=2)`, encoded one
-    node of the second level at a time, because the pure-Python encoder that
-    `indent` needs keeps every piece of its output until the end: several
-    times the size of a large document.
+    node of the second level at a time. The pure-Python encoder that `indent`
+    needs keeps every piece of its output until the end, several times the
+    size of a large document.
     """
     out = ["{"]
     for index, (key, item) in enumerate(value.items()):

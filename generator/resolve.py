@@ -294,7 +294,7 @@ class Resolver:
             (self.root.root, root, 1, (root,), None)
         ]
         while pending:
-            node, here, depth, path, last_ref = pending.pop()
+            node, location, depth, path, last_ref = pending.pop()
             if depth > MAX_DEPTH and last_ref is not None:
                 ref_node, ref_target = last_ref
                 raise _ref_error(
@@ -304,11 +304,11 @@ class Resolver:
                     self.location(ref_target, ref_node, "$ref"),
                 )
             if is_ref(node):
-                resolved = self.follow(node, here)
+                resolved = self.follow(node, location)
                 target = resolved.target
                 if target not in path and deepest.get(target, 0) < depth:
                     deepest[target] = depth
-                    entry = (node, here)
+                    entry = (node, location)
                     pending.append(
                         (resolved.node, target, depth, (*path, target), entry)
                     )
@@ -317,7 +317,7 @@ class Resolver:
                     pending.append(
                         (
                             child,
-                            Target(here.file, join_pointer(here.pointer, key)),
+                            Target(location.file, join_pointer(location.pointer, key)),
                             depth + 1,
                             path,
                             last_ref,

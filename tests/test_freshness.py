@@ -133,7 +133,7 @@ def test_acceptance_options_defeat_the_fast_path(
     ping_repo: Path, extra: tuple[str, ...], exit_code: int
 ) -> None:
     # These options decide whether the spec is accepted, so check must not
-    # answer from a manifest written with other values.
+    # decide from a manifest written with other values.
     result = run("check", *extra)
     assert FAST not in result.output
     assert result.exit_code == exit_code, result.output

@@ -1,9 +1,9 @@
 """The loader's two libyaml paths build the same located tree.
 
 Plain documents are built straight from libyaml's events, which keeps memory
-flat on large specs; documents with anchors, tags, duplicate or non-scalar
+flat on large specs. Documents with anchors, tags, duplicate or non-scalar
 keys go through composition. Both must agree on every value, type and
-position, so the events path is checked against composition here.
+position, so these tests compare the events path with composition.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def test_scalars_keys_and_positions_agree() -> None:
     events = load._tree_from_events(SCALARS, "scalars.yml")
     assert shape(events) == shape(composed(SCALARS, "scalars.yml"))
     assert events["keys"] == {"1": "a", "true": "b", "null": "c", "1.5": "d"}
-    assert events["quoted"] == "on" and events["yaml11"][0] == "on"
+    assert events["quoted"] == "on"
+    assert events["yaml11"][0] == "on"
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_unusual_documents_go_through_composition(text: str) -> None:
         load._tree_from_events(text, "unusual.yml")
 
 
-def test_an_anchored_spec_still_loads(tmp_path: Path) -> None:
+def test_anchored_spec_loads(tmp_path: Path) -> None:
     spec = tmp_path / "anchored.yml"
     spec.write_text("info: &info {title: T}\nagain: *info\n", encoding="utf-8")
     root = load.load_file(spec).root

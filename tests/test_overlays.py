@@ -282,7 +282,7 @@ def test_filters_file_error_is_one_line(in_tmp: Path, case: str) -> None:
     assert not (in_tmp / "out").exists()
 
 
-def test_cached_templates_still_fail_on_a_filter_that_is_gone(in_tmp: Path) -> None:
+def test_cached_template_fails_without_filter(in_tmp: Path) -> None:
     """Compiled templates are cached between runs; a removed filter still fails.
 
     Jinja checks filter names as it compiles, so the cache must not hand back

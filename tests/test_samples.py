@@ -128,7 +128,7 @@ def paths(value: Any, pointer: str = "") -> list[tuple[str, Any]]:
 
 
 @given(JSON_VALUES, st.data())
-def test_a_change_rebuilds_the_broken_payload(base: Any, data: st.DataObject) -> None:
+def test_change_rebuilds_broken_payload(base: Any, data: st.DataObject) -> None:
     support = importlib.import_module("realtor_connections_plus.tests.support")
     pointer, node = data.draw(st.sampled_from(paths(base)))
     remove = (
@@ -166,7 +166,7 @@ def test_changes_tell_true_from_one() -> None:
     assert changed_node({"a": 1, "b": 2}, {"b": 2}) == ("/a", REMOVED)
 
 
-def test_invalid_samples_in_the_file_rebuild_to_rejected_payloads() -> None:
+def test_stored_invalid_samples_are_rejected() -> None:
     support = importlib.import_module("realtor_connections_plus.tests.support")
     stored = json.loads(
         (Path(support.__file__).parent / "samples.json").read_text(encoding="utf-8")
