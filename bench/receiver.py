@@ -334,8 +334,8 @@ def print_result(name: str, result: LoadResult) -> None:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_load_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
+    """Add the options that choose the load generator and its length."""
     parser.add_argument(
         "--load",
         choices=("wrk", "python"),
@@ -346,8 +346,13 @@ def main() -> int:
         "--seconds",
         type=int,
         default=10,
-        help="length of a wrk run per server (default 10)",
+        help=f"length of a wrk run per {unit} (default 10)",
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_load_arguments(parser, "server")
     parser.add_argument(
         "--wrk-threads",
         type=int,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import sqlite3
 import sys
@@ -50,6 +49,7 @@ from receiver import (  # noqa: E402
     API_KEY,
     WARMUP_REQUESTS,
     LoadResult,
+    add_load_arguments,
     drive,
     drive_wrk,
     percentiles_ms,
@@ -65,15 +65,10 @@ PACKAGE = "realtor_connections_plus"
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yield the URL of the configured server, or of a throwaway one."""
-    url = os.environ.get(postgres.URL_VARIABLE, "").strip()
-    if url:
+    with postgres.server_url() as url:
+        if url is None:
+            raise SystemExit(f"error: no PostgreSQL server: {postgres.HOW_TO_RUN}")
         yield url
-        return
-    binaries = postgres.find_binaries()
-    if binaries is None:
-        raise SystemExit(f"error: no PostgreSQL server: {postgres.HOW_TO_RUN}")
-    with postgres.throwaway_server(binaries) as started_url:
-        yield started_url
 
 
 async def drive_many(
@@ -166,18 +161,7 @@ def count_sqlite_rows(path: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--load",
-        choices=("wrk", "python"),
-        default="wrk" if shutil.which("wrk") else "python",
-        help="load generator (default: wrk when installed, else python)",
-    )
-    parser.add_argument(
-        "--seconds",
-        type=int,
-        default=10,
-        help="length of a wrk run per configuration (default 10)",
-    )
+    add_load_arguments(parser, "configuration")
     parser.add_argument(
         "--requests",
         type=int,

@@ -38,16 +38,8 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str | None]:
     """Return the URL of the tests' PostgreSQL server, or None without one."""
-    url = os.environ.get(postgres.URL_VARIABLE, "").strip()
-    if url:
+    with postgres.server_url() as url:
         yield url
-        return
-    binaries = postgres.find_binaries()
-    if binaries is None:
-        yield None
-        return
-    with postgres.throwaway_server(binaries) as started_url:
-        yield started_url
 
 
 @pytest.fixture

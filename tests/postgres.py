@@ -145,6 +145,21 @@ def throwaway_server(binaries: Path) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextmanager
+def server_url() -> Iterator[str | None]:
+    """Yield the configured server's URL, else a throwaway server's, else None."""
+    url = os.environ.get(URL_VARIABLE, "").strip()
+    if url:
+        yield url
+        return
+    binaries = find_binaries()
+    if binaries is None:
+        yield None
+        return
+    with throwaway_server(binaries) as started_url:
+        yield started_url
+
+
 def with_schema(url: str, schema: str) -> str:
     """Return `url` with every connection's search_path set to `schema` alone."""
     separator = "&" if "?" in url else "?"
